@@ -1,0 +1,1 @@
+"""Benchmarks of congso: `make bench` (python -m bench) writes docs/BENCHMARKS.md."""

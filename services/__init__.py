@@ -1,0 +1,1 @@
+"""The congso services: survey, scoring and notify."""

@@ -1,0 +1,80 @@
+"""Build the notify service: `create_app(settings)`; nothing connects at import."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from flask import Flask
+from mongoengine.connection import get_db
+
+from services.base import build_app
+from services.notify import calendar, documents, scheduling
+from services.notify.channels import EmailChannel, WebhookChannel
+from services.notify.handlers import make_dispatcher
+from services.notify.sender import Sender
+from services.notify.service import NotifyService
+from services.notify.views import BLUEPRINTS, save_deadline
+from shared import db, topology
+from shared.config import Settings
+from shared.http import add_readiness_check, runtime_of
+from shared.runtime import component_ready
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class NotifyContext:
+    settings: Settings
+    consumer: object
+    sender: Sender
+    service: NotifyService
+    scheduler: scheduling.Scheduler
+
+
+def install(app: Flask, api, settings: Settings, bus) -> NotifyContext:
+    """Add notify's database, consumer, sender and scheduler to `app` (started later)."""
+    database = db.connect(settings.mongodb_url, alias=documents.ALIAS,
+                          default_db="congso_notify", shared_url=settings.service == "all")
+    dbinit = db.DatabaseInit(documents.ALIAS, documents.ensure_indexes)
+    sender = Sender(EmailChannel(settings.smtp_url, settings.smtp_from),
+                    WebhookChannel(settings.webhook_secret))
+    service = NotifyService(sender, settings.tz)
+    scheduler = scheduling.Scheduler(get_db(documents.ALIAS).client, database.name)
+    service.schedule_flush = scheduler.schedule_flush
+    scheduling.bind(service)
+    consumer = bus.consumer(topology.queue_for("notify"), make_dispatcher(service=service),
+                            name="congso-notify", healthy=lambda: dbinit.ready)
+    runtime = runtime_of(app)
+    runtime.add("notify.db", dbinit)
+    runtime.add("notify.sender", sender)
+    runtime.add("notify.scheduler", scheduler)
+    runtime.add("notify.consumer", consumer)
+    add_readiness_check(app, "notify.database", lambda: dbinit.ready)
+    add_readiness_check(app, "notify.broker", lambda: component_ready(consumer))
+    ctx = NotifyContext(settings=settings, consumer=consumer, sender=sender, service=service,
+                        scheduler=scheduler)
+    app.extensions["notify"] = ctx
+    if settings.load_calendar:
+        runtime.on_start.append(lambda: _load_calendar(app, ctx))
+    if settings.smtp_url is None:
+        logger.info("SMTP_URL is not set: email notifications are logged as skipped")
+    for blp in BLUEPRINTS:
+        api.register_blueprint(blp)
+    return ctx
+
+
+def _load_calendar(app: Flask, ctx: NotifyContext) -> None:
+    year = datetime.now(ctx.settings.tz).year
+    with app.app_context():
+        for y in (year, year + 1):
+            for deadline_id, spec in calendar.deadlines(y, ctx.settings.tz):
+                if spec["due_at"] > datetime.now(UTC):
+                    save_deadline(deadline_id, spec)
+    logger.info("built-in calendar loaded for %d and %d", year, year + 1)
+
+
+def create_app(settings: Settings | None = None, *, bus=None) -> Flask:
+    """The notify service as a Flask app; call `runtime_of(app).start()` to run it."""
+    return build_app("notify", install, settings, bus)

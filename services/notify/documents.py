@@ -1,0 +1,116 @@
+"""Notify's own database: contacts (from directory events), deadlines, and every send."""
+
+from __future__ import annotations
+
+from mongoengine import (
+    BooleanField,
+    DateTimeField,
+    DictField,
+    Document,
+    IntField,
+    ListField,
+    StringField,
+)
+
+ALIAS = "notify"
+
+
+class UnitContact(Document):
+    code = StringField(primary_key=True)
+    name = StringField(required=True)
+    parent = StringField()
+    emails = ListField(StringField())
+    webhook_url = StringField()
+    version = IntField(required=True)
+    updated_at = DateTimeField()
+    meta = {"db_alias": ALIAS, "collection": "units", "indexes": ["parent"]}
+
+
+class OfficialContact(Document):
+    code = StringField(primary_key=True)
+    full_name = StringField(required=True)
+    unit = StringField(required=True)
+    active = BooleanField(default=True)
+    version = IntField(required=True)
+    meta = {"db_alias": ALIAS, "collection": "officials"}
+
+
+class Deadline(Document):
+    id = StringField(primary_key=True)
+    title = StringField(required=True)
+    due_at = DateTimeField(required=True)
+    units = ListField(StringField())  # or ["*"]: every unit known
+    remind_before = ListField(StringField())  # ISO 8601 durations
+    escalate_to = StringField()
+    deleted = BooleanField(default=False)
+    version = IntField(default=1)
+    updated_at = DateTimeField()
+    meta = {"db_alias": ALIAS, "collection": "deadlines"}
+
+
+class Submission(Document):
+    id = StringField(primary_key=True)  # "deadline|unit"
+    deadline = StringField(required=True)
+    unit = StringField(required=True)
+    submitted_at = DateTimeField(required=True)
+    meta = {"db_alias": ALIAS, "collection": "submissions", "indexes": ["deadline"]}
+
+
+class Notification(Document):
+    """One message to one unit through one channel; `_id` is its claim key, so the same
+    reminder or alert can never be created, hence sent, twice."""
+
+    id = StringField(primary_key=True)
+    kind = StringField(required=True)
+    unit = StringField(required=True)
+    deadline = StringField()
+    channel = StringField(required=True)  # "email" or "webhook"
+    recipient = StringField()
+    status = StringField(required=True)  # pending, sent, failed, skipped
+    attempts = IntField(default=0)
+    errors = ListField(StringField())
+    subject = StringField()
+    text = StringField()
+    html = StringField()
+    data = DictField()
+    created_at = DateTimeField(required=True)
+    sent_at = DateTimeField()
+    next_attempt_at = DateTimeField()
+    meta = {"db_alias": ALIAS, "collection": "notifications",
+            "indexes": [("unit", "-created_at"), "deadline", "kind",
+                        ("status", "next_attempt_at")]}
+
+
+class AlertState(Document):
+    """Below or above a threshold, per subject and period: alerts fire on crossings only."""
+
+    id = StringField(primary_key=True)
+    below = BooleanField(default=False)
+    value = DictField()
+    meta = {"db_alias": ALIAS, "collection": "alert_states"}
+
+
+class RatingAlertWindow(Document):
+    """Low ratings of one official: one alert an hour at most, later ones folded in."""
+
+    id = StringField(primary_key=True)  # the official
+    last_sent_at = DateTimeField()
+    pending = DictField()  # rating id -> summary, waiting for the next alert
+    seen = ListField(StringField())  # rating ids already alerted (recent)
+    meta = {"db_alias": ALIAS, "collection": "rating_alerts"}
+
+
+class Lease(Document):
+    id = StringField(primary_key=True)
+    holder = StringField(required=True)
+    expires_at = DateTimeField(required=True)
+    meta = {"db_alias": ALIAS, "collection": "leases"}
+
+
+DOCUMENTS = (UnitContact, OfficialContact, Deadline, Submission, Notification, AlertState,
+             RatingAlertWindow, Lease)
+
+
+def ensure_indexes() -> None:
+    for doc in DOCUMENTS:
+        doc.ensure_indexes()

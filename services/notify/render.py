@@ -1,0 +1,28 @@
+"""Subjects and bodies of notifications, from Jinja2 templates (Vietnamese, UTF-8)."""
+
+from __future__ import annotations
+
+from functools import cache
+from pathlib import Path
+
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+
+TEMPLATES = Path(__file__).parent / "templates"
+
+
+@cache
+def _env(autoescape: bool) -> Environment:
+    return Environment(
+        loader=FileSystemLoader(TEMPLATES), undefined=StrictUndefined, trim_blocks=True,
+        lstrip_blocks=True,
+        autoescape=select_autoescape(["html"]) if autoescape else False,
+    )
+
+
+def render(kind: str, context: dict) -> tuple[str, str, str]:
+    """(subject, plain text, html) of a notification of `kind`."""
+    subject = " ".join(_env(False).get_template(f"{kind}.subject").render(context).split())
+    text = _env(False).get_template(f"{kind}.txt").render(context).strip() + "\n"
+    paragraphs = [p.strip() for p in text.split("\n\n") if p.strip()]
+    html = _env(True).get_template("email.html").render(subject=subject, paragraphs=paragraphs)
+    return subject, text, html

@@ -1,0 +1,91 @@
+"""Request and response schemas of the notify API."""
+
+from __future__ import annotations
+
+from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates
+
+from services.notify.service import parse_duration
+from shared.events import CODE
+
+
+class StrictSchema(Schema):
+    class Meta:
+        unknown = RAISE
+
+
+class DeadlineIn(StrictSchema):
+    title = fields.String(required=True, validate=validate.Length(1, 300))
+    due_at = fields.AwareDateTime(required=True)
+    units = fields.List(fields.String(validate=validate.Length(1, 64)), required=True,
+                        validate=validate.Length(min=1, max=5000),
+                        metadata={"description": 'unit codes, or ["*"] for every unit'})
+    remind_before = fields.List(fields.String(), load_default=list,
+                                validate=validate.Length(max=20),
+                                metadata={"description": "ISO 8601 durations, e.g. P7D"})
+    escalate_to = fields.String(load_default=None, allow_none=True, validate=CODE)
+
+    @validates("units")
+    def _units(self, value: list[str], **kwargs) -> None:
+        if "*" in value and len(value) > 1:
+            raise ValidationError('use ["*"] alone for every unit')
+        for code in value:
+            if code != "*":
+                CODE(code)
+
+    @validates("remind_before")
+    def _durations(self, value: list[str], **kwargs) -> None:
+        for text in value:
+            try:
+                parse_duration(text)
+            except ValueError as exc:
+                raise ValidationError(str(exc)) from None
+        if len(set(value)) != len(value):
+            raise ValidationError("the same duration twice")
+
+
+class DeadlineOut(Schema):
+    id = fields.String(attribute="_id")
+    title = fields.String()
+    due_at = fields.AwareDateTime()
+    units = fields.List(fields.String())
+    remind_before = fields.List(fields.String())
+    escalate_to = fields.String(allow_none=True)
+    reminders_at = fields.List(fields.String(), metadata={"description": "planned, UTC"})
+    submitted = fields.List(fields.String())
+    version = fields.Integer()
+
+
+class SubmissionOut(Schema):
+    deadline = fields.String()
+    unit = fields.String()
+    submitted_at = fields.AwareDateTime()
+
+
+class NotificationQuery(StrictSchema):
+    unit = fields.String(load_default=None, validate=CODE)
+    deadline = fields.String(load_default=None, validate=validate.Length(1, 64))
+    kind = fields.String(load_default=None, validate=validate.OneOf(
+        ["deadline.reminder", "deadline.overdue", "rating.alert", "score.alert"]))
+    status = fields.String(load_default=None, validate=validate.OneOf(
+        ["pending", "sent", "failed", "skipped"]))
+    page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=100000))
+    per_page = fields.Integer(load_default=50, validate=validate.Range(min=1, max=500))
+
+
+class NotificationOut(Schema):
+    id = fields.String(attribute="_id")
+    kind = fields.String()
+    unit = fields.String()
+    deadline = fields.String(allow_none=True)
+    channel = fields.String()
+    recipient = fields.String(allow_none=True)
+    status = fields.String()
+    attempts = fields.Integer()
+    errors = fields.List(fields.String())
+    subject = fields.String()
+    created_at = fields.AwareDateTime()
+    sent_at = fields.AwareDateTime(allow_none=True)
+
+
+class CalendarIn(StrictSchema):
+    year = fields.Integer(required=True, validate=validate.Range(min=2000, max=2100))

@@ -1,0 +1,104 @@
+"""Scoring's own database: its copy of the directory, and every contribution by its id.
+
+Contributions are grouped in small bucket documents keyed by (subject, month) for
+ratings and (reviewee, year) for reviews, each contribution stored under its own id
+inside the bucket. Writing one is a single-document `$set` of that id: repeating it
+changes nothing, so redelivered events count once without any multi-document
+transaction, and every figure is derived from the buckets, exactly.
+"""
+
+from __future__ import annotations
+
+from mongoengine import (
+    BooleanField,
+    DateTimeField,
+    DictField,
+    Document,
+    FloatField,
+    IntField,
+    StringField,
+)
+
+from shared import outbox
+
+ALIAS = "scoring"
+
+
+class UnitRecord(Document):
+    code = StringField(primary_key=True)
+    name = StringField(required=True)
+    parent = StringField()
+    version = IntField(required=True)
+    meta = {"db_alias": ALIAS, "collection": "units", "indexes": ["parent"]}
+
+
+class OfficialRecord(Document):
+    code = StringField(primary_key=True)
+    full_name = StringField(required=True)
+    unit = StringField(required=True)
+    position = StringField()
+    active = BooleanField(default=True)
+    version = IntField(required=True)
+    meta = {"db_alias": ALIAS, "collection": "officials", "indexes": ["unit"]}
+
+
+class CitizenMonth(Document):
+    """Ratings of one official ("o:CODE:YYYY-MM") or one unit ("u:CODE:YYYY-MM") in a month.
+
+    `r` maps each rating id to [overall, access, procedure, official, result, feedback]
+    (None where a factor was not given).
+    """
+
+    id = StringField(primary_key=True)
+    kind = StringField(required=True)  # "o" or "u"
+    subject = StringField(required=True)
+    month = StringField(required=True)
+    r = DictField()
+    dirty_at = DateTimeField()
+    meta = {"db_alias": ALIAS, "collection": "citizen_months",
+            "indexes": [("kind", "subject"), {"fields": ["dirty_at"], "sparse": True}]}
+
+
+class PeerYear(Document):
+    """Reviews of one official in one year ("CODE:YYYY"): `v` maps review id to
+    {"rev": revision, "s": [the five criteria]}; a higher revision replaces a lower one."""
+
+    id = StringField(primary_key=True)
+    reviewee = StringField(required=True)
+    year = StringField(required=True)
+    v = DictField()
+    dirty_at = DateTimeField()
+    meta = {"db_alias": ALIAS, "collection": "peer_years",
+            "indexes": ["reviewee", {"fields": ["dirty_at"], "sparse": True}]}
+
+
+class Score(Document):
+    """The last computed score of an official or a unit for a period, rounded as served,
+    with its `score.updated` event pending in the outbox when it changed."""
+
+    id = StringField(primary_key=True)  # "o:CODE|PERIOD" or "u:CODE|PERIOD"
+    official = StringField()
+    unit = StringField()
+    period = StringField(required=True)
+    score = DictField()
+    conduct_index = FloatField()
+    computed_at = DateTimeField()
+    outbox_at = DateTimeField()
+    outbox_event = DictField(default=None)
+    meta = {"db_alias": ALIAS, "collection": "scores", "indexes": [("period", "unit")]}
+
+
+class ConfigRecord(Document):
+    id = StringField(primary_key=True)
+    values = DictField()
+    version = IntField(default=0)
+    meta = {"db_alias": ALIAS, "collection": "config"}
+
+
+DOCUMENTS = (UnitRecord, OfficialRecord, CitizenMonth, PeerYear, Score, ConfigRecord)
+
+
+def ensure_indexes() -> None:
+    for doc in DOCUMENTS:
+        doc.ensure_indexes()
+    outbox.ensure_outbox_index(Score._get_collection())

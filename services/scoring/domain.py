@@ -1,0 +1,184 @@
+"""The conduct score: pure calculations on values (no Flask, pika or database).
+
+Arithmetic is exact (fractions) until the response, where numbers are rounded to two
+decimals, half away from zero, so the same inputs always give the same printed figures.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import asdict, dataclass
+from decimal import ROUND_HALF_UP, Decimal
+from fractions import Fraction
+
+from shared.events import CRITERIA, FACTORS
+
+BANDS = ((90, "xuat_sac"), (70, "tot"), (50, "hoan_thanh"))
+LOWEST_BAND = "khong_hoan_thanh"
+BAND_LABELS = {
+    "xuat_sac": "Hoàn thành xuất sắc nhiệm vụ",
+    "tot": "Hoàn thành tốt nhiệm vụ",
+    "hoan_thanh": "Hoàn thành nhiệm vụ",
+    "khong_hoan_thanh": "Không hoàn thành nhiệm vụ",
+}
+GENERAL_POINTS_SHARE = Fraction(30, 100)  # the 30-point general criteria of Decree 335/2025
+SATISFIED = 4  # overall >= 4 counts as satisfied
+
+
+@dataclass(frozen=True)
+class ScoringConfig:
+    citizen_weight: float = 0.5
+    peer_weight: float = 0.5
+    prior_weight: float = 10
+    prior_rate: float = 0.8
+    min_peer_reviewers: int = 3
+
+    def validate(self) -> dict[str, list[str]]:
+        """Return the problems of this configuration by field (empty when valid)."""
+        errors: dict[str, list[str]] = {}
+        if self.citizen_weight < 0:
+            errors["citizen_weight"] = ["must be ≥ 0"]
+        if self.peer_weight < 0:
+            errors["peer_weight"] = ["must be ≥ 0"]
+        if self.citizen_weight == 0 and self.peer_weight == 0:
+            errors.setdefault("citizen_weight", []).append("weights cannot both be 0")
+        if self.prior_weight < 0:
+            errors["prior_weight"] = ["must be ≥ 0"]
+        if not 0 <= self.prior_rate <= 1:
+            errors["prior_rate"] = ["must be between 0 and 1"]
+        if self.min_peer_reviewers < 1:
+            errors["min_peer_reviewers"] = ["must be ≥ 1"]
+        return errors
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class CitizenInput:
+    overall: int
+    factors: Mapping[str, int]
+
+
+def _f(x: float | int) -> Fraction:
+    return Fraction(x) if isinstance(x, int) else Fraction(str(x))
+
+
+def _mean(values: list[int]) -> Fraction | None:
+    return Fraction(sum(values), len(values)) if values else None
+
+
+def citizen_part(ratings: Iterable[CitizenInput], cfg: ScoringConfig) -> dict:
+    """Count, mean, satisfaction rate, factor means and the smoothed index of ratings."""
+    ratings = list(ratings)
+    n = len(ratings)
+    satisfied = sum(1 for r in ratings if r.overall >= SATISFIED)
+    factors = {}
+    for key in FACTORS:
+        given = [r.factors[key] for r in ratings if r.factors.get(key) is not None]
+        factors[key] = _mean(given)
+    index = None
+    if n:
+        prior_w = _f(cfg.prior_weight)
+        index = 100 * (satisfied + prior_w * _f(cfg.prior_rate)) / (n + prior_w)
+    return {
+        "count": n,
+        "mean": _mean([r.overall for r in ratings]),
+        "satisfaction_rate": Fraction(100 * satisfied, n) if n else None,
+        "factors": factors,
+        "index": index,
+    }
+
+
+def peer_part(reviews: Iterable[Mapping[str, int]], cfg: ScoringConfig) -> dict:
+    """Reviewer count; criteria means and index only from `min_peer_reviewers` reviewers on."""
+    reviews = list(reviews)
+    count = len(reviews)
+    if count < cfg.min_peer_reviewers or count == 0:
+        return {"count": count, "criteria": None, "index": None}
+    criteria = {key: _mean([r[key] for r in reviews]) for key in CRITERIA}
+    all_scores = [r[key] for r in reviews for key in CRITERIA]
+    index = 100 * (_mean(all_scores) - 1) / 4
+    return {"count": count, "criteria": criteria, "index": index}
+
+
+def conduct_index(citizen_index, peer_index, cfg: ScoringConfig) -> Fraction | None:
+    """Weighted mean of the indexes that exist, weights renormalised over them."""
+    parts = [(citizen_index, _f(cfg.citizen_weight)), (peer_index, _f(cfg.peer_weight))]
+    parts = [(v, w) for v, w in parts if v is not None and w > 0]
+    total = sum(w for _, w in parts)
+    if not parts or total == 0:
+        return None
+    return sum(v * w for v, w in parts) / total
+
+
+def band(index) -> str | None:
+    """The reference band of Decree 335/2025 for a conduct index (None for None).
+
+    Judged on the index as shown (two decimals), so a printed 90.00 is never "tot".
+    """
+    if index is None:
+        return None
+    index = rounded(index)
+    for floor, name in BANDS:
+        if index >= floor:
+            return name
+    return LOWEST_BAND
+
+
+def official_score(
+    ratings: Iterable[CitizenInput], reviews: Iterable[Mapping[str, int]], cfg: ScoringConfig
+) -> dict:
+    """The full, unrounded score of one official for one period."""
+    citizen = citizen_part(ratings, cfg)
+    peer = peer_part(reviews, cfg)
+    conduct = conduct_index(citizen["index"], peer["index"], cfg)
+    the_band = band(conduct)
+    return {
+        "citizen": citizen,
+        "peer": peer,
+        "conduct_index": conduct,
+        "general_points": None if conduct is None else conduct * GENERAL_POINTS_SHARE,
+        "band": the_band,
+        "band_label": BAND_LABELS.get(the_band) if the_band else None,
+    }
+
+
+def rounded(value):
+    """Round every number in a (nested) result to two decimals, half away from zero."""
+    if isinstance(value, dict):
+        return {k: rounded(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [rounded(v) for v in value]
+    if isinstance(value, Fraction | float):
+        d = Decimal(value.numerator) / Decimal(value.denominator) if isinstance(
+            value, Fraction) else Decimal(str(value))
+        return float(d.quantize(Decimal("0.01"), rounding=ROUND_HALF_UP))
+    return value
+
+
+XUAT_SAC_CAP = Fraction(20, 100)  # "xuất sắc" at most 20% of those rated "tốt" or better
+
+
+def rank(officials: list[dict]) -> list[dict]:
+    """Officials by conduct_index, highest first, those without one last; ties by code."""
+    return sorted(officials, key=lambda o: (o["conduct_index"] is None,
+                                            -(o["conduct_index"] or 0), o["official"]))
+
+
+def band_summary(bands: list[str | None]) -> dict:
+    """Count and share of officials per band, and the 20% flag of Decree 335/2025."""
+    total = len(bands)
+    counts = {name: sum(1 for b in bands if b == name)
+              for name in ("xuat_sac", "tot", "hoan_thanh", "khong_hoan_thanh")}
+    counts["none"] = sum(1 for b in bands if b is None)
+    shares = {k: (Fraction(100 * v, total) if total else None) for k, v in counts.items()}
+    good = counts["xuat_sac"] + counts["tot"]
+    exceeds = good > 0 and Fraction(counts["xuat_sac"], good) > XUAT_SAC_CAP
+    return {
+        "officials": total,
+        "counts": counts,
+        "shares": shares,
+        "xuat_sac_share_of_good": Fraction(100 * counts["xuat_sac"], good) if good else None,
+        "xuat_sac_over_cap": exceeds,
+    }

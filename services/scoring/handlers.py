@@ -1,0 +1,67 @@
+"""Event handlers of scoring: plain functions with explicit dependencies.
+
+Each stores the event's contribution (idempotently) and tells the refresher which
+buckets changed; the contribution and the bucket's dirty mark are one write.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from zoneinfo import ZoneInfo
+
+from shared import events as ev
+from shared.events import Event
+from shared.messages import make_dispatcher as shared_dispatcher
+from shared.periods import local_day
+
+logger = logging.getLogger(__name__)
+
+
+def apply_rating(event: Event, *, store, tz: ZoneInfo, refresher) -> None:
+    """Count a citizen rating for its official and its counter's unit, once."""
+    data = event.loaded_data()
+    written = store.add_rating(data["id"], official=data.get("official"), unit=data["unit"],
+                               day=local_day(data["submitted_at"], tz), overall=data["overall"],
+                               factors=data.get("factors") or {})
+    refresher.hint(*written)
+
+
+def apply_review(event: Event, *, store, tz: ZoneInfo, refresher) -> None:
+    """Count a peer review; an edit (higher revision) replaces the earlier one."""
+    data = event.loaded_data()
+    store.add_review(data["id"], reviewee=data["reviewee"], year=data["period"],
+                     revision=data["revision"], scores=data["scores"])
+    refresher.hint(f"{data['reviewee']}:{data['period']}")
+
+
+def apply_unit_upserted(event: Event, *, store, tz: ZoneInfo, refresher) -> None:
+    """Keep scoring's copy of a unit at its newest version."""
+    data = event.loaded_data()
+    store.upsert_directory_record("unit", {
+        "code": data["code"], "name": data["name"], "parent": data.get("parent"),
+        "version": data["version"],
+    })
+
+
+def apply_official_upserted(event: Event, *, store, tz: ZoneInfo, refresher) -> None:
+    """Keep scoring's copy of an official at its newest version."""
+    data = event.loaded_data()
+    store.upsert_directory_record("official", {
+        "code": data["code"], "full_name": data["full_name"], "unit": data["unit"],
+        "position": data.get("position"), "active": data.get("active", True),
+        "version": data["version"],
+    })
+
+
+HANDLERS: dict[str, Callable[..., None]] = {
+    ev.RATING_SUBMITTED: apply_rating,
+    ev.PEER_REVIEW_SUBMITTED: apply_review,
+    ev.UNIT_UPSERTED: apply_unit_upserted,
+    ev.OFFICIAL_UPSERTED: apply_official_upserted,
+}
+
+
+def make_dispatcher(**deps) -> Callable[[Event], None]:
+    """Route each event of the queue to its handler."""
+    return shared_dispatcher(HANDLERS, **deps)

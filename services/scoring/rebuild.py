@@ -1,0 +1,97 @@
+"""`python -m services.scoring rebuild`: fill scoring's database again from survey's records.
+
+1. (with --wipe) empty scoring's contributions and scores, keeping its parameters;
+2. ask survey to replay its directory, ratings and reviews to scoring's queue only;
+3. wait until survey has published everything and scoring's queue is drained.
+The running scoring service applies the replay; being idempotent, it counts each rating
+and review once whether or not it already had it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+
+import pika
+import requests
+
+from shared import topology
+from shared.config import ConfigError, Settings
+
+
+def queue_depth(amqp_url: str, queue: str) -> int:
+    conn = pika.BlockingConnection(pika.URLParameters(amqp_url))
+    try:
+        return conn.channel().queue_declare(queue, passive=True).method.message_count
+    finally:
+        conn.close()
+
+
+def wipe(settings: Settings) -> None:
+    from services.scoring import documents
+    from shared import db
+
+    db.connect(settings.mongodb_url, alias=documents.ALIAS, default_db="congso_scoring")
+    for doc in (documents.CitizenMonth, documents.PeerYear, documents.Score):
+        doc._get_collection().delete_many({})
+
+
+def rebuild(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m services.scoring rebuild")
+    parser.add_argument("--survey-url", default=os.environ.get("SURVEY_URL",
+                                                               "http://127.0.0.1:8001"))
+    parser.add_argument("--scoring-url", default=os.environ.get("SCORING_URL",
+                                                                "http://127.0.0.1:8002"))
+    parser.add_argument("--wipe", action="store_true",
+                        help="empty scoring's contributions and scores first")
+    parser.add_argument("--timeout", type=float, default=3600)
+    args = parser.parse_args(argv)
+    try:
+        settings = Settings.from_env("scoring")
+    except ConfigError as exc:
+        print(f"configuration error: {exc}", file=sys.stderr)
+        return 2
+    if settings.admin_token_generated:
+        print("ADMIN_TOKEN must be set (survey's admin token)", file=sys.stderr)
+        return 2
+    if settings.uses_memory_bus:
+        print("AMQP_URL must name the broker the services use", file=sys.stderr)
+        return 2
+    started = time.monotonic()
+    if args.wipe:
+        wipe(settings)
+        print("scoring's contributions and scores emptied")
+    headers = {"Authorization": f"Bearer {settings.admin_token}"}
+    r = requests.post(f"{args.survey_url}/api/v1/replays", json={"target": "scoring"},
+                      headers=headers, timeout=30)
+    if r.status_code != 202:
+        print(f"survey refused the replay: {r.status_code} {r.text}", file=sys.stderr)
+        return 1
+    job = r.json()
+    queue = topology.queue_for("scoring").name
+    deadline = started + args.timeout
+    quiet = 0
+    while time.monotonic() < deadline:
+        job = requests.get(f"{args.survey_url}/api/v1/replays/{job['id']}", headers=headers,
+                           timeout=30).json()
+        if job["status"] == "failed":
+            print(f"replay failed: {job.get('error')}", file=sys.stderr)
+            return 1
+        depth = queue_depth(settings.amqp_url, queue)
+        status = requests.get(f"{args.scoring_url}/api/v1/scoring/status", headers=headers,
+                              timeout=30).json()
+        print(f"published {job['published']}, waiting in {queue}: {depth}, "
+              f"in hand: {status['inflight']}", flush=True)
+        # done when survey has sent everything and scoring has settled all of it, twice
+        # in a row (a message between the broker and the consumer is in neither count)
+        caught_up = job["status"] == "done" and depth == 0 and status["inflight"] == 0
+        quiet = quiet + 1 if caught_up else 0
+        if quiet >= 2:
+            print(f"rebuilt from {job['published']} events in "
+                  f"{time.monotonic() - started:.1f} s")
+            return 0
+        time.sleep(0.5)
+    print("timed out", file=sys.stderr)
+    return 1

@@ -1,0 +1,139 @@
+"""HTTP API of scoring: officials' and units' scores, the yearly report, the parameters."""
+
+from __future__ import annotations
+
+from flask import Response, current_app
+from flask_smorest import Blueprint
+
+from services.scoring import reports
+from services.scoring.domain import ScoringConfig
+from services.scoring.schemas import (
+    ConfigIn,
+    ConfigOut,
+    OfficialScoreOut,
+    PeriodQuery,
+    StatusOut,
+    UnitScoreOut,
+    YearQuery,
+)
+from services.scoring.scores import official_view, unit_view
+from shared.http import SECURITY, Problem, require
+from shared.periods import current_year, parse_period
+
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+scores = Blueprint("scores", __name__, url_prefix="/api/v1",
+                   description="Conduct scores of officials and units, reports, parameters")
+
+
+def scoring_context():
+    return current_app.extensions["scoring"]
+
+
+def _period(query: dict) -> str:
+    return str(parse_period(query["period"] or current_year(scoring_context().settings.tz)))
+
+
+@scores.get("/scores/officials/<code:code>")
+@require("admin")
+@scores.arguments(PeriodQuery(), location="query")
+@scores.response(200, OfficialScoreOut)
+@scores.alt_response(404, description="Unknown official")
+@scores.doc(security=SECURITY)
+def get_official_score(query: dict, code: str):
+    """The conduct score of an official for a period."""
+    ctx = scoring_context()
+    record = ctx.store.official(code)
+    if record is None and not ctx.store.has_contributions(code):
+        raise Problem(404, f"No official {code!r} is known to scoring.", slug="unknown-official")
+    cfg, _ = ctx.store.config()
+    return official_view(ctx.store, code, _period(query), cfg, record or {})
+
+
+def _unit_or_404(code: str) -> None:
+    if not scoring_context().store.unit_known(code):
+        raise Problem(404, f"No unit {code!r} is known to scoring.", slug="unknown-unit")
+
+
+@scores.get("/scores/units/<code:code>")
+@require("admin")
+@scores.arguments(PeriodQuery(), location="query")
+@scores.response(200, UnitScoreOut)
+@scores.alt_response(404, description="Unknown unit")
+@scores.doc(security=SECURITY)
+def get_unit_score(query: dict, code: str):
+    """A unit's citizen results (rolled up over its units), its officials ranked."""
+    return _unit_view(query, code)
+
+
+def _unit_view(query: dict, code: str) -> dict:
+    _unit_or_404(code)
+    ctx = scoring_context()
+    cfg, _ = ctx.store.config()
+    return unit_view(ctx.store, code, _period(query), cfg)
+
+
+@scores.get("/reports/units/<code:code>.csv")
+@require("admin")
+@scores.arguments(YearQuery(), location="query")
+@scores.response(200, content_type="text/csv", description="The yearly report, UTF-8")
+@scores.doc(security=SECURITY)
+def get_report_csv(query: dict, code: str):
+    """The unit's yearly report as CSV (UTF-8 with BOM), Vietnamese headings."""
+    view = _unit_view(query, code)
+    return Response(reports.to_csv(view), mimetype="text/csv", headers={
+        "Content-Disposition": f'attachment; filename="bao-cao-{code}-{view["period"]}.csv"'})
+
+
+@scores.get("/reports/units/<code:code>.xlsx")
+@require("admin")
+@scores.arguments(YearQuery(), location="query")
+@scores.response(200, content_type=XLSX, description="The yearly report as an Excel workbook")
+@scores.doc(security=SECURITY)
+def get_report_xlsx(query: dict, code: str):
+    """The unit's yearly report as XLSX, with number formats and column widths."""
+    view = _unit_view(query, code)
+    return Response(reports.to_xlsx(view), mimetype=XLSX, headers={"Content-Disposition":
+                             f'attachment; filename="bao-cao-{code}-{view["period"]}.xlsx"'})
+
+
+@scores.get("/scoring/config")
+@require("admin")
+@scores.response(200, ConfigOut)
+@scores.doc(security=SECURITY)
+def get_config():
+    """The parameters of the score."""
+    cfg, version = scoring_context().store.config()
+    return {**cfg.to_dict(), "version": version, "recomputing": False}
+
+
+@scores.put("/scoring/config")
+@require("admin")
+@scores.arguments(ConfigIn())
+@scores.response(200, ConfigOut)
+@scores.doc(security=SECURITY)
+def put_config(body: dict):
+    """Change the parameters; every score is recomputed (reads use them at once)."""
+    cfg = ScoringConfig(**body)
+    errors = cfg.validate()
+    if errors:
+        raise Problem(422, "Some parameters are invalid; see errors.", errors=errors,
+                      slug="validation-error")
+    ctx = scoring_context()
+    version = ctx.store.save_config(cfg)
+    ctx.refresher.request_full_recompute()
+    return {**cfg.to_dict(), "version": version, "recomputing": True}
+
+
+@scores.get("/scoring/status")
+@require("admin")
+@scores.response(200, StatusOut)
+@scores.doc(security=SECURITY)
+def get_status():
+    """Is scoring caught up? (deliveries in hand, scores waiting to be recomputed)"""
+    ctx = scoring_context()
+    return {"consumer_ready": bool(ctx.consumer.ready), "inflight": ctx.consumer.inflight,
+            "pending_recomputes": ctx.refresher.pending}
+
+
+BLUEPRINTS = (scores,)

@@ -1,0 +1,70 @@
+"""Build the survey service: `create_app(settings)`; nothing connects at import."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from flask import Flask
+
+from services.base import build_app
+from services.survey import (
+    directory_views,
+    documents,
+    keys,
+    kiosk,
+    review_views,
+    tokens,
+    views,
+)
+from services.survey.ratelimit import RatingLimiter
+from shared import db
+from shared.config import Settings
+from shared.http import add_readiness_check, add_token_resolver, runtime_of
+from shared.outbox import OutboxRelay
+from shared.runtime import component_ready
+
+
+@dataclass
+class SurveyContext:
+    settings: Settings
+    relay: OutboxRelay
+    publisher: object
+    limiter: RatingLimiter
+
+    @property
+    def secret(self) -> str | None:
+        """SECRET_KEY; the demo's fixed one in the demo; else None (keys kept in the db)."""
+        if self.settings.secret_key:
+            return self.settings.secret_key
+        return keys.DEMO_SECRET if self.settings.demo else None
+
+
+def install(app: Flask, api, settings: Settings, bus) -> SurveyContext:
+    """Add survey's database, outbox relay and blueprints to `app` (started later)."""
+    db.connect(settings.mongodb_url, alias=documents.ALIAS, default_db="congso_survey",
+               shared_url=settings.service == "all")
+    publisher = bus.publisher()
+    relay = OutboxRelay(
+        [doc._get_collection for doc in documents.OUTBOX_DOCUMENTS], publisher,
+        name="survey-outbox",
+    )
+    runtime = runtime_of(app)
+    dbinit = db.DatabaseInit(documents.ALIAS, documents.ensure_indexes)
+    runtime.add("survey.db", dbinit)
+    runtime.add("survey.publisher", publisher)
+    runtime.add("survey.relay", relay)
+    add_readiness_check(app, "survey.database", lambda: dbinit.ready)
+    add_readiness_check(app, "survey.broker", lambda: component_ready(publisher))
+    ctx = SurveyContext(settings=settings, relay=relay, publisher=publisher,
+                        limiter=RatingLimiter(settings))
+    add_token_resolver(app, tokens.resolve_official_token)
+    app.extensions["survey"] = ctx
+    for blp in (*directory_views.BLUEPRINTS, *views.BLUEPRINTS, *review_views.BLUEPRINTS):
+        api.register_blueprint(blp)
+    app.register_blueprint(kiosk.kiosk)
+    return ctx
+
+
+def create_app(settings: Settings | None = None, *, bus=None) -> Flask:
+    """The survey service as a Flask app; call `runtime_of(app).start()` to run it."""
+    return build_app("survey", install, settings, bus)

@@ -1,0 +1,319 @@
+"""HTTP API of the directory: units, officials and counters (admin)."""
+
+from __future__ import annotations
+
+from flask import Response, current_app, g, render_template, request
+from flask_smorest import Blueprint
+
+from services.survey import directory, importer, messages, qr, replay, tokens
+from services.survey.documents import Counter, Official, Unit
+from services.survey.schemas import (
+    CounterIn,
+    CounterOut,
+    ImportOut,
+    OfficialIn,
+    OfficialOut,
+    ReplayIn,
+    ReplayOut,
+    RevokedOut,
+    TokenOut,
+    UnitFilter,
+    UnitIn,
+    UnitOut,
+)
+from shared.http import SECURITY, Problem, body_limit, body_types, check_code, require
+
+IMPORT_LIMIT = 4 * 1024 * 1024  # a province's officials fit; the 64 KiB default would not
+
+blp = Blueprint("directory", __name__, url_prefix="/api/v1",
+                description="Units, officials and counters")
+
+
+def _ctx():
+    return current_app.extensions["survey"]
+
+
+def _invalid(field: str, message: str):
+    return Problem(422, message, errors={field: [message]}, slug="validation-error")
+
+
+def _found(document, code: str, what: str) -> dict:
+    """The record `code` of a directory collection, or a 404 naming what was looked for."""
+    doc = document._get_collection().find_one({"_id": code})
+    if doc is None:
+        raise Problem(404, f"No {what} {code!r}.", slug=f"unknown-{what}")
+    return {"code": doc["_id"], **doc}
+
+
+def _unit_parent_problem(code: str, parent: str | None) -> Problem | None:
+    """A unit's parent must exist and must not make the hierarchy a loop."""
+    if parent is None:
+        return None
+    if parent == code:
+        return _invalid("parent", "a unit cannot be its own parent")
+    coll = Unit._get_collection()
+    seen = {code}
+    current = parent
+    while current is not None:
+        doc = coll.find_one({"_id": current}, {"parent": 1})
+        if doc is None:
+            return _invalid("parent", f"unknown unit {current!r}") if current == parent else None
+        if current in seen:
+            return _invalid("parent", "this parent would make a loop of units")
+        seen.add(current)
+        current = doc.get("parent")
+    return None
+
+
+def _saved(collection: str, result: tuple[dict, bool]):
+    record, created = result
+    _ctx().relay.notify(collection, record["code"])
+    return record, 201 if created else 200
+
+
+@blp.put("/units/<code:code>")
+@require("admin")
+@blp.arguments(UnitIn())
+@blp.response(200, UnitOut, description="Updated")
+@blp.alt_response(201, schema=UnitOut, description="Created")
+@blp.doc(security=SECURITY)
+def put_unit(body: dict, code: str):
+    """Create or update a unit."""
+    check_code(code)
+    problem = _unit_parent_problem(code, body.get("parent"))
+    if problem:
+        raise problem
+    return _saved("units", directory.upsert_unit(code, body, correlationid=g.request_id))
+
+
+@blp.get("/units/<code:code>")
+@require("admin")
+@blp.response(200, UnitOut)
+@blp.doc(security=SECURITY)
+def get_unit(code: str):
+    """Read a unit."""
+    return _found(Unit, code, "unit")
+
+
+@blp.get("/units")
+@require("admin")
+@blp.response(200, UnitOut(many=True))
+@blp.doc(security=SECURITY)
+def list_units():
+    """Every unit, by code."""
+    return [{"code": d["_id"], **d} for d in Unit._get_collection().find().sort("_id", 1)]
+
+
+@blp.get("/officials")
+@require("admin")
+@blp.arguments(UnitFilter(), location="query")
+@blp.response(200, OfficialOut(many=True))
+@blp.doc(security=SECURITY)
+def list_officials(query: dict):
+    """Officials, all or of one unit (?unit=), by code."""
+    where = {"unit": query["unit"]} if query.get("unit") else {}
+    return [{"code": d["_id"], **d}
+            for d in Official._get_collection().find(where).sort("_id", 1)]
+
+
+@blp.get("/counters")
+@require("admin")
+@blp.arguments(UnitFilter(), location="query")
+@blp.response(200, CounterOut(many=True))
+@blp.doc(security=SECURITY)
+def list_counters(query: dict):
+    """Counters, all or of one unit (?unit=), with their kiosk URLs."""
+    where = {"unit": query["unit"]} if query.get("unit") else {}
+    return [_with_kiosk_url({"code": d["_id"], **d})
+            for d in Counter._get_collection().find(where).sort("_id", 1)]
+
+
+@blp.put("/officials/<code:code>")
+@require("admin")
+@blp.arguments(OfficialIn())
+@blp.response(200, OfficialOut, description="Updated")
+@blp.alt_response(201, schema=OfficialOut, description="Created")
+@blp.doc(security=SECURITY)
+def put_official(body: dict, code: str):
+    """Create or update an official."""
+    check_code(code)
+    if not directory.unit_exists(body["unit"]):
+        raise _invalid("unit", f"unknown unit {body['unit']!r}")
+    return _saved("officials",
+                  directory.upsert_official(code, body, correlationid=g.request_id))
+
+
+@blp.get("/officials/<code:code>")
+@require("admin")
+@blp.response(200, OfficialOut)
+@blp.doc(security=SECURITY)
+def get_official(code: str):
+    """Read an official."""
+    return _found(Official, code, "official")
+
+
+@blp.put("/counters/<code:code>")
+@require("admin")
+@blp.arguments(CounterIn())
+@blp.response(200, CounterOut, description="Updated")
+@blp.alt_response(201, schema=CounterOut, description="Created")
+@blp.doc(security=SECURITY)
+def put_counter(body: dict, code: str):
+    """Create or update a counter; the answer has its kiosk URL and token."""
+    check_code(code)
+    if not directory.unit_exists(body["unit"]):
+        raise _invalid("unit", f"unknown unit {body['unit']!r}")
+    known = {d["_id"] for d in Official._get_collection().find(
+        {"_id": {"$in": body["officials"]}}, {"_id": 1})}
+    unknown = [o for o in body["officials"] if o not in known]
+    if unknown:
+        raise _invalid("officials", f"unknown officials: {', '.join(unknown)}")
+    record, created = directory.upsert_counter(
+        code, body, lambda: tokens.make_counter_token(tokens.counter_key()))
+    return _with_kiosk_url(record), 201 if created else 200
+
+
+def _with_kiosk_url(record: dict) -> dict:
+    record["kiosk_url"] = kiosk_url(record["token"])
+    return record
+
+
+def kiosk_url(token: str) -> str:
+    return f"{_ctx().settings.public_base_url}/k/{token}"
+
+
+def _counter_or_404(code: str) -> dict:
+    return _found(Counter, code, "counter")
+
+
+@blp.get("/counters/<code:code>")
+@require("admin")
+@blp.response(200, CounterOut)
+@blp.doc(security=SECURITY)
+def get_counter(code: str):
+    """Read a counter, with its kiosk URL and token."""
+    return _with_kiosk_url(_counter_or_404(code))
+
+
+@blp.post("/counters/<code:code>/token")
+@require("admin")
+@blp.response(200, CounterOut, description="The counter with its new token")
+@blp.doc(security=SECURITY)
+def rotate_counter_token(code: str):
+    """Replace the counter's kiosk token (revoking the old one: reprint its QR code)."""
+    _counter_or_404(code)
+    tokens.rotate_counter_token(code)
+    return _with_kiosk_url(_counter_or_404(code))
+
+
+@blp.get("/counters/<code:code>/qr.svg")
+@require("admin")
+@blp.response(200, content_type="image/svg+xml",
+              description="QR code of the counter's kiosk URL")
+@blp.doc(security=SECURITY)
+def counter_qr_svg(code: str):
+    """The counter's QR code as SVG."""
+    counter = _counter_or_404(code)
+    return Response(qr.qr_svg(kiosk_url(counter["token"])), mimetype="image/svg+xml")
+
+
+@blp.get("/counters/<code:code>/qr.png")
+@require("admin")
+@blp.response(200, content_type="image/png",
+              description="QR code of the counter's kiosk URL")
+@blp.doc(security=SECURITY)
+def counter_qr_png(code: str):
+    """The counter's QR code as PNG."""
+    counter = _counter_or_404(code)
+    return Response(qr.qr_png(kiosk_url(counter["token"])), mimetype="image/png")
+
+
+@blp.get("/units/<code:code>/qr-sheet.html")
+@require("admin")
+@blp.response(200, content_type="text/html", description="Print-ready A4 page")
+@blp.doc(security=SECURITY)
+def unit_qr_sheet(code: str):
+    """A print-ready A4 sheet of the unit's counters: label, QR code, instruction."""
+    unit = Unit._get_collection().find_one({"_id": code})
+    if unit is None:
+        raise Problem(404, f"No unit {code!r}.", slug="unknown-unit")
+    counters = []
+    for c in Counter._get_collection().find({"unit": code}).sort("_id", 1):
+        url = kiosk_url(c["token"])
+        counters.append({"label": c["label"], "kiosk_url": url,
+                         "svg": qr.qr_svg(url, inline=True).decode()})
+    html = render_template("qr_sheet.html", unit=unit, counters=counters,
+                           **messages.catalogue("vi"))
+    return Response(html, mimetype="text/html")
+
+
+@blp.post("/officials/<code:code>/tokens")
+@require("admin")
+@blp.response(201, TokenOut, description="The token, shown this once")
+@blp.doc(security=SECURITY)
+def issue_official_token(code: str):
+    """Issue a bearer token for an official (peer reviews); it is stored hashed."""
+    if Official._get_collection().find_one({"_id": code}, {"_id": 1}) is None:
+        raise Problem(404, f"No official {code!r}.", slug="unknown-official")
+    return {"token": tokens.issue_official_token(code), "official": code}
+
+
+@blp.delete("/officials/<code:code>/tokens")
+@require("admin")
+@blp.response(200, RevokedOut)
+@blp.doc(security=SECURITY)
+def revoke_official_tokens(code: str):
+    """Revoke every token of an official at once."""
+    if Official._get_collection().find_one({"_id": code}, {"_id": 1}) is None:
+        raise Problem(404, f"No official {code!r}.", slug="unknown-official")
+    return {"official": code, "revoked": tokens.revoke_official_tokens(code)}
+
+
+@blp.post("/directory/import")
+@require("admin")
+@blp.response(200, ImportOut)
+@blp.alt_response(422, description="Bad rows: errors is a list of {row, field, message}")
+@blp.doc(security=SECURITY, requestBody={"required": True, "content": {
+    "text/csv": {"schema": {"type": "string"}},
+    importer.XLSX_TYPE: {"schema": {"type": "string", "format": "binary"}}}})
+@body_types(*importer.CSV_TYPES, importer.XLSX_TYPE)
+@body_limit(IMPORT_LIMIT)
+def import_directory():
+    """Create or update units and officials from a CSV (UTF-8) or XLSX file; all or nothing."""
+    if request.mimetype not in (*importer.CSV_TYPES, importer.XLSX_TYPE):
+        raise Problem(400, "Send the file as text/csv or as an XLSX workbook "
+                           f"({importer.XLSX_TYPE}).", slug="unsupported-content-type")
+    try:
+        rows = importer.read_rows(request.get_data(), request.mimetype)
+    except importer.UnreadableFile as exc:
+        raise Problem(400, f"The file cannot be read: {exc}.", slug="unreadable-file") from None
+    plan = importer.plan_import(rows)
+    if plan.errors:
+        raise Problem(422, f"{len({e['row'] for e in plan.errors})} row(s) have problems; "
+                           "nothing was written.", errors=plan.errors, slug="import-rejected")
+    return importer.apply_plan(plan, _ctx().relay.notify, g.request_id)
+
+
+@blp.post("/replays")
+@require("admin")
+@blp.arguments(ReplayIn())
+@blp.response(202, ReplayOut, description="Started; follow it at /replays/{id}")
+@blp.doc(security=SECURITY)
+def post_replay(body: dict):
+    """Publish every stored record again, to one consumer only (to rebuild its database)."""
+    return replay.start_replay(body["target"], _ctx().publisher)
+
+
+@blp.get("/replays/<code:job_id>")
+@require("admin")
+@blp.response(200, ReplayOut)
+@blp.doc(security=SECURITY)
+def get_replay(job_id: str):
+    """Progress of a replay."""
+    found = replay.job(job_id)
+    if found is None:
+        raise Problem(404, f"No replay {job_id!r}.", slug="unknown-replay")
+    return found
+
+
+BLUEPRINTS = (blp,)

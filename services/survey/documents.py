@@ -1,0 +1,157 @@
+"""Survey's own database: the directory, counters and the ratings citizens gave."""
+
+from __future__ import annotations
+
+from mongoengine import (
+    BooleanField,
+    DateTimeField,
+    DictField,
+    Document,
+    IntField,
+    ListField,
+    StringField,
+)
+
+from shared import outbox
+
+ALIAS = "survey"
+
+
+class OutboxDocument(Document):
+    """A document whose writes may carry a pending event (see shared.outbox)."""
+
+    outbox_at = DateTimeField()
+    outbox_event = DictField(default=None)
+    meta = {"abstract": True}
+
+
+class Unit(OutboxDocument):
+    code = StringField(primary_key=True)
+    name = StringField(required=True)
+    parent = StringField()
+    emails = ListField(StringField())
+    webhook_url = StringField()
+    version = IntField(default=1)
+    updated_at = DateTimeField()
+    meta = {"db_alias": ALIAS, "collection": "units", "indexes": ["parent"]}
+
+
+class Official(OutboxDocument):
+    code = StringField(primary_key=True)
+    full_name = StringField(required=True)
+    unit = StringField(required=True)
+    position = StringField()
+    active = BooleanField(default=True)
+    version = IntField(default=1)
+    updated_at = DateTimeField()
+    meta = {"db_alias": ALIAS, "collection": "officials", "indexes": ["unit"]}
+
+
+class Counter(Document):
+    code = StringField(primary_key=True)
+    unit = StringField(required=True)
+    label = StringField(required=True)
+    officials = ListField(StringField())
+    # The kiosk token is printed on a public QR code at the counter: it names the counter,
+    # it grants nothing else, so it is kept as is (needed to draw the QR code again).
+    token = StringField(required=True, unique=True)
+    version = IntField(default=1)
+    updated_at = DateTimeField()
+    meta = {"db_alias": ALIAS, "collection": "counters", "indexes": ["unit"]}
+
+
+class Rating(OutboxDocument):
+    # Derived from client_id (see ratings.rating_id_for): a retry finds its rating by key.
+    id = StringField(primary_key=True)
+    client_id = StringField(required=True)
+    receipt_code = StringField()
+    counter = StringField(required=True)
+    unit = StringField(required=True)
+    official = StringField()
+    overall = IntField(required=True, min_value=1, max_value=5)
+    factors = DictField()
+    comment = StringField()
+    client_hash = StringField()
+    submitted_at = DateTimeField(required=True)
+    meta = {
+        "db_alias": ALIAS,
+        "collection": "ratings",
+        "indexes": [("counter", "-submitted_at"), ("official", "-submitted_at")],
+    }
+
+
+class ReceiptClaim(Document):
+    """One transaction, one rating: "unit:receipt code" → the rating that used it."""
+
+    id = StringField(primary_key=True)
+    rating = StringField(required=True)
+    meta = {"db_alias": ALIAS, "collection": "receipt_claims"}
+
+
+class KeyRecord(Document):
+    """A random key per purpose, when SECRET_KEY is not set (see keys.py)."""
+
+    id = StringField(primary_key=True)
+    key = StringField(required=True)
+    meta = {"db_alias": ALIAS, "collection": "keys"}
+
+
+class OfficialToken(Document):
+    """An official's bearer token, stored as its SHA-256 only."""
+
+    id = StringField(primary_key=True)  # the digest
+    official = StringField(required=True)
+    created_at = DateTimeField(required=True)
+    revoked_at = DateTimeField()
+    meta = {"db_alias": ALIAS, "collection": "official_tokens", "indexes": ["official"]}
+
+
+class ReviewWindow(Document):
+    id = StringField(primary_key=True)  # the period, YYYY
+    opens_at = DateTimeField(required=True)
+    closes_at = DateTimeField(required=True)
+    meta = {"db_alias": ALIAS, "collection": "review_windows"}
+
+
+class PeerReview(OutboxDocument):
+    """One reviewer's review of one colleague for one year, under a keyed pseudonym.
+
+    The reviewer's code is never stored: `_id` is an HMAC of period, reviewer and reviewee,
+    so the reviewer can find and edit their own review, and nobody can list who reviewed.
+    """
+
+    id = StringField(primary_key=True)
+    period = StringField(required=True)
+    unit = StringField(required=True)
+    reviewee = StringField(required=True)
+    scores = DictField(required=True)
+    comment = StringField()
+    reviewer_pseudonym = StringField(required=True)  # per (year, reviewer, reviewee)
+    revision = IntField(required=True)
+    submitted_at = DateTimeField(required=True)
+    meta = {"db_alias": ALIAS, "collection": "peer_reviews",
+            "indexes": [("period", "reviewee")]}
+
+
+class ReplayJob(Document):
+    id = StringField(primary_key=True)
+    target = StringField(required=True)
+    status = StringField(required=True)
+    published = IntField(default=0)
+    failed_attempts = IntField(default=0)
+    error = StringField()
+    started_at = DateTimeField()
+    finished_at = DateTimeField()
+    meta = {"db_alias": ALIAS, "collection": "replays"}
+
+
+DOCUMENTS = (Unit, Official, Counter, Rating, ReceiptClaim, KeyRecord, OfficialToken,
+             ReviewWindow, PeerReview, ReplayJob)
+OUTBOX_DOCUMENTS = (Unit, Official, Rating, PeerReview)
+
+
+def ensure_indexes() -> None:
+    for doc in DOCUMENTS:
+        doc.ensure_indexes()
+    for doc in OUTBOX_DOCUMENTS:
+        outbox.ensure_outbox_index(doc._get_collection())

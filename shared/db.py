@@ -1,0 +1,126 @@
+"""Connect a service to its own database: `mongodb://…` or the in-memory `mongomock://`."""
+
+from __future__ import annotations
+
+import logging
+from urllib.parse import urlsplit
+
+import mongoengine
+from mongoengine.connection import get_db
+
+logger = logging.getLogger(__name__)
+
+# Fail a request fast (and report not-ready) instead of hanging when MongoDB is away.
+SERVER_SELECTION_TIMEOUT_MS = 3000
+
+
+_MOCK_STORES: dict = {}
+
+
+def forget_mock_store(url: str) -> None:
+    """Drop the in-memory data behind a `mongomock://` URL (tests clean up with it)."""
+    _MOCK_STORES.pop(url, None)
+
+
+def database_name(url: str, default: str) -> str:
+    """The database named in the URL's path, else `default`."""
+    path = urlsplit(url).path.lstrip("/")
+    return path.split("/")[0] or default
+
+
+def connect(url: str, *, alias: str, default_db: str, shared_url: bool = False):
+    """(Re)register mongoengine alias `alias` on `url`; return the pymongo database.
+
+    With `shared_url` (all services in one process on one URL) a database named in the URL
+    gets the alias as suffix, so each service still has a database of its own.
+    """
+    mongoengine.disconnect(alias)
+    name = database_name(url, default_db)
+    if shared_url and name != default_db:
+        name = f"{name}_{alias}"
+    if url.startswith("mongomock://"):
+        import mongomock
+
+        from shared import mongomock_speedups
+
+        mongomock_speedups.install()
+        # One in-memory server per URL for the life of the process, as a real server would
+        # outlive a reconnect: a service restarted in-process finds its data again.
+        store = _MOCK_STORES.setdefault(url, mongomock.store.ServerStore())
+        mongoengine.connect(
+            db=name, alias=alias, host="mongodb://localhost", _store=store,
+            mongo_client_class=mongomock.MongoClient, tz_aware=True,
+            uuidRepresentation="standard",
+        )
+    else:
+        mongoengine.connect(
+            db=name, alias=alias, host=url, tz_aware=True, uuidRepresentation="standard",
+            serverSelectionTimeoutMS=SERVER_SELECTION_TIMEOUT_MS, connect=False,
+        )
+    return get_db(alias)
+
+
+def ping(alias: str) -> bool:
+    """True when the database of `alias` answers."""
+    try:
+        get_db(alias).command("ping")
+        return True
+    except Exception as exc:
+        logger.warning("database %s not reachable: %s", alias, exc)
+        return False
+
+
+def ensure_indexes(*documents) -> None:
+    """Create the indexes of mongoengine documents (safe to repeat)."""
+    for doc in documents:
+        doc.ensure_indexes()
+
+
+class DatabaseInit:
+    """Create a service's indexes at start, retrying with backoff while MongoDB is away."""
+
+    def __init__(self, alias: str, create_indexes, *, max_backoff: float = 15.0):
+        import threading
+
+        self.alias = alias
+        self._create = create_indexes
+        self._max_backoff = max_backoff
+        self._stopping = threading.Event()
+        self._done = threading.Event()
+        self._thread = None
+
+    @property
+    def ready(self) -> bool:
+        return self._done.is_set() and ping(self.alias)
+
+    def start(self) -> None:
+        import threading
+
+        if self._try():
+            return
+        self._thread = threading.Thread(target=self._retry, name=f"db-init-{self.alias}",
+                                        daemon=True)
+        self._thread.start()
+
+    def stop(self, timeout: float = 5.0) -> None:
+        self._stopping.set()
+
+    def wait(self, timeout: float) -> bool:
+        return self._done.wait(timeout)
+
+    def _try(self) -> bool:
+        try:
+            self._create()
+        except Exception as exc:
+            logger.warning("database %s not ready: %s", self.alias, exc)
+            return False
+        self._done.set()
+        return True
+
+    def _retry(self) -> None:
+        backoff = 0.5
+        while not self._stopping.wait(backoff):
+            if self._try():
+                logger.info("database %s ready", self.alias)
+                return
+            backoff = min(self._max_backoff, backoff * 2)

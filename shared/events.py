@@ -1,0 +1,257 @@
+"""The CloudEvents 1.0 envelope and the schema of every event that crosses the broker.
+
+Producers build events with `make_event`, which validates the data against the schema of
+its type; consumers turn bytes back into an `Event` with `load_event`, which raises
+`PoisonMessage` for anything that does not load, so the broker layer can dead-letter it.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import uuid
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from marshmallow import EXCLUDE, RAISE, Schema, ValidationError, fields, post_load, validate
+
+SPECVERSION = "1.0"
+CONTENT_TYPE = "application/json"
+
+RATING_SUBMITTED = "rating.submitted"
+PEER_REVIEW_SUBMITTED = "peer_review.submitted"
+UNIT_UPSERTED = "directory.unit.upserted"
+OFFICIAL_UPSERTED = "directory.official.upserted"
+SCORE_UPDATED = "score.updated"
+
+FACTORS = ("access", "procedure", "official", "result", "feedback")
+CRITERIA = ("discipline", "conduct", "ethics", "dress", "participation")
+
+CODE = validate.Regexp(
+    r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$",
+    error="must be a code of 1-64 letters, digits, '.', '_' or '-'",
+)
+SCORE_1_5 = validate.Range(min=1, max=5)
+
+
+class StrictInteger(fields.Integer):
+    """An integer that must be a JSON integer: not "4", not 4.0, not true."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("strict", True)
+        super().__init__(**kwargs)
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if isinstance(value, bool):
+            raise self.make_error("invalid")
+        return super()._deserialize(value, attr, data, **kwargs)
+
+
+class PoisonMessage(ValueError):
+    """A message that can never be processed: malformed, or not of any known schema."""
+
+
+class Strict(Schema):
+    class Meta:
+        unknown = RAISE
+
+
+class Lenient(Schema):
+    # Event data may gain fields in later releases; old consumers ignore them.
+    class Meta:
+        unknown = EXCLUDE
+
+
+def _score_map(keys: tuple[str, ...], required: bool) -> fields.Nested:
+    attrs = {k: StrictInteger(required=required, validate=SCORE_1_5) for k in keys}
+    schema = type("ScoreMap", (Lenient,), attrs)
+    return fields.Nested(schema, required=required)
+
+
+class RatingSubmitted(Lenient):
+    id = fields.String(required=True, validate=validate.Length(1, 64))
+    client_id = fields.UUID(required=True)
+    counter = fields.String(required=True, validate=CODE)
+    unit = fields.String(required=True, validate=CODE)
+    official = fields.String(load_default=None, allow_none=True, validate=CODE)
+    overall = StrictInteger(required=True, validate=SCORE_1_5)
+    factors = _score_map(FACTORS, required=False)
+    comment = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=1000))
+    receipt_code = fields.String(load_default=None, allow_none=True)
+    submitted_at = fields.AwareDateTime(required=True)
+
+
+class PeerReviewSubmitted(Lenient):
+    id = fields.String(required=True, validate=validate.Length(1, 128))
+    period = fields.String(required=True, validate=validate.Regexp(r"^\d{4}$"))
+    unit = fields.String(required=True, validate=CODE)
+    reviewee = fields.String(required=True, validate=CODE)
+    # A keyed pseudonym of the reviewer: enough to replace an edited review, never a name.
+    reviewer = fields.String(required=True, validate=validate.Length(16, 128))
+    scores = _score_map(CRITERIA, required=True)
+    revision = StrictInteger(required=True, validate=validate.Range(min=1))
+    submitted_at = fields.AwareDateTime(required=True)
+
+
+class UnitUpserted(Lenient):
+    code = fields.String(required=True, validate=CODE)
+    name = fields.String(required=True, validate=validate.Length(1, 300))
+    parent = fields.String(load_default=None, allow_none=True, validate=CODE)
+    emails = fields.List(fields.Email(), load_default=list)
+    webhook_url = fields.Url(load_default=None, allow_none=True, require_tld=False)
+    version = StrictInteger(required=True, validate=validate.Range(min=1))
+    updated_at = fields.AwareDateTime(required=True)
+
+
+class OfficialUpserted(Lenient):
+    code = fields.String(required=True, validate=CODE)
+    full_name = fields.String(required=True, validate=validate.Length(1, 300))
+    unit = fields.String(required=True, validate=CODE)
+    position = fields.String(load_default=None, allow_none=True)
+    active = fields.Boolean(load_default=True)
+    version = StrictInteger(required=True, validate=validate.Range(min=1))
+    updated_at = fields.AwareDateTime(required=True)
+
+
+class ScoreUpdated(Lenient):
+    # scope "official": an official's score; "unit": a unit's (rolled-up) citizen results
+    scope = fields.String(load_default="official", validate=validate.OneOf(["official", "unit"]))
+    official = fields.String(load_default=None, allow_none=True, validate=CODE)
+    unit = fields.String(load_default=None, allow_none=True, validate=CODE)
+    period = fields.String(required=True)
+    score = fields.Dict(required=True)
+    computed_at = fields.AwareDateTime(required=True)
+
+
+DATA_SCHEMAS: dict[str, Schema] = {
+    RATING_SUBMITTED: RatingSubmitted(),
+    PEER_REVIEW_SUBMITTED: PeerReviewSubmitted(),
+    UNIT_UPSERTED: UnitUpserted(),
+    OFFICIAL_UPSERTED: OfficialUpserted(),
+    SCORE_UPDATED: ScoreUpdated(),
+}
+EVENT_TYPES = tuple(DATA_SCHEMAS)
+
+
+class Envelope(Strict):
+    specversion = fields.String(required=True, validate=validate.Equal(SPECVERSION))
+    id = fields.String(required=True, validate=validate.Length(1, 128))
+    source = fields.String(required=True, validate=validate.Length(1, 256))
+    type = fields.String(required=True, validate=validate.OneOf(EVENT_TYPES))
+    time = fields.AwareDateTime(required=True)
+    datacontenttype = fields.String(required=True, validate=validate.Equal(CONTENT_TYPE))
+    subject = fields.String(load_default=None, allow_none=True)
+    # CloudEvents extension attribute: the request or event that caused this one.
+    correlationid = fields.String(load_default=None, allow_none=True)
+    data = fields.Dict(required=True)
+
+    @post_load
+    def _load_data(self, values: dict, **kwargs) -> dict:
+        # The data is loaded once here, by the schema of its type, and kept on the event.
+        schema = DATA_SCHEMAS[values["type"]]
+        try:
+            values["loaded"] = schema.load(values["data"])
+        except ValidationError as exc:
+            raise ValidationError({"data": exc.messages}) from None
+        return values
+
+
+@dataclass(frozen=True)
+class Event:
+    """One CloudEvent; `data` holds the JSON form (what goes on the wire)."""
+
+    type: str
+    data: dict[str, Any]
+    source: str
+    id: str = field(default_factory=lambda: str(uuid.uuid4()))
+    time: datetime = field(default_factory=lambda: datetime.now(UTC))
+    subject: str | None = None
+    correlationid: str | None = None
+    # data as loaded by its schema, when the event came through `load_event`
+    _loaded: dict | None = field(default=None, compare=False, repr=False)
+
+    @property
+    def routing_key(self) -> str:
+        return self.type
+
+    def to_dict(self) -> dict[str, Any]:
+        doc = {
+            "specversion": SPECVERSION,
+            "id": self.id,
+            "source": self.source,
+            "type": self.type,
+            "time": self.time.astimezone(UTC).isoformat(),
+            "datacontenttype": CONTENT_TYPE,
+            "data": copy.deepcopy(self.data),  # the caller may change it; the event must not
+        }
+        if self.subject is not None:
+            doc["subject"] = self.subject
+        if self.correlationid is not None:
+            doc["correlationid"] = self.correlationid
+        return doc
+
+    def to_bytes(self) -> bytes:
+        return json.dumps(self.to_dict(), ensure_ascii=False, separators=(",", ":")).encode()
+
+    def loaded_data(self) -> dict[str, Any]:
+        """Return `data` deserialised by its schema (datetimes, UUIDs, defaults)."""
+        if self._loaded is not None:
+            return self._loaded
+        return DATA_SCHEMAS[self.type].load(self.data)
+
+
+def make_event(
+    type: str,
+    data: dict[str, Any],
+    *,
+    source: str,
+    id: str | None = None,
+    subject: str | None = None,
+    correlationid: str | None = None,
+) -> Event:
+    """Build an event whose data is validated against the schema of its type."""
+    schema = DATA_SCHEMAS.get(type)
+    if schema is None:
+        raise ValueError(f"unknown event type {type!r}")
+    wire = json.loads(json.dumps(data, default=_json_default))
+    errors = schema.validate(wire)
+    if errors:
+        raise ValueError(f"invalid {type} data: {errors}")
+    kwargs = {"id": id} if id else {}
+    return Event(type=type, data=wire, source=source, subject=subject,
+                 correlationid=correlationid, **kwargs)
+
+
+def event_from_dict(doc: dict[str, Any]) -> Event:
+    """Validate an envelope already parsed from JSON; raise PoisonMessage if it is not one."""
+    try:
+        env = Envelope().load(doc)
+    except ValidationError as exc:
+        raise PoisonMessage(f"invalid event: {exc.messages}") from None
+    return Event(
+        type=env["type"], data=doc["data"], source=env["source"], id=env["id"], time=env["time"],
+        subject=env.get("subject"), correlationid=env.get("correlationid"),
+        _loaded=env["loaded"],
+    )
+
+
+def load_event(body: bytes) -> Event:
+    """Parse and validate a message body; raise PoisonMessage if it is not a valid event."""
+    try:
+        doc = json.loads(body)
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise PoisonMessage(f"not JSON: {exc}") from None
+    if not isinstance(doc, dict):
+        raise PoisonMessage("not a JSON object")
+    return event_from_dict(doc)
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, datetime):
+        if value.tzinfo is None:
+            value = value.replace(tzinfo=UTC)
+        return value.astimezone(UTC).isoformat()
+    if isinstance(value, uuid.UUID):
+        return str(value)
+    raise TypeError(f"cannot serialise {type(value).__name__}")

@@ -1,0 +1,56 @@
+"""Prometheus metrics shared by every service.
+
+Defined once at import (no I/O); under gunicorn with several workers set
+PROMETHEUS_MULTIPROC_DIR so every worker's samples are aggregated by `/metrics`.
+"""
+
+from __future__ import annotations
+
+import os
+
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    generate_latest,
+    multiprocess,
+)
+from prometheus_client import REGISTRY as DEFAULT_REGISTRY
+
+HTTP_REQUESTS = Counter(
+    "congso_http_requests_total", "HTTP requests answered",
+    ["service", "method", "endpoint", "status"],
+)
+HTTP_LATENCY = Histogram(
+    "congso_http_request_duration_seconds", "Time to answer an HTTP request",
+    ["service", "method", "endpoint"],
+    buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5),
+)
+EVENTS_PUBLISHED = Counter(
+    "congso_events_published_total", "Events confirmed by the broker", ["type"],
+)
+EVENTS_PUBLISH_FAILED = Counter(
+    "congso_events_publish_failed_total", "Events the broker did not confirm", ["reason"],
+)
+EVENTS_CONSUMED = Counter(
+    "congso_events_consumed_total", "Deliveries settled by a consumer", ["queue", "outcome"],
+)
+OUTBOX_BACKLOG = Gauge(
+    "congso_outbox_backlog", "Events stored but not yet confirmed by the broker",
+    ["collection"], multiprocess_mode="max",
+)
+NOTIFICATIONS = Counter(
+    "congso_notifications_total", "Notification sends by final status",
+    ["kind", "channel", "status"],
+)
+
+
+def render() -> tuple[bytes, str]:
+    """Return the exposition text of this process, or of all workers in multiprocess mode."""
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        registry = CollectorRegistry()
+        multiprocess.MultiProcessCollector(registry)
+        return generate_latest(registry), CONTENT_TYPE_LATEST
+    return generate_latest(DEFAULT_REGISTRY), CONTENT_TYPE_LATEST

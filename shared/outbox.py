@@ -1,0 +1,221 @@
+"""Transactional outbox without multi-document transactions.
+
+A write that must produce an event stores the event's envelope inside the same document,
+in the same single-document write (`outbox_fields(event)` gives the fields to `$set`). The
+relay publishes pending envelopes with pipelined confirms and clears a document's pending
+event only once the broker confirmed it, and only if it is still the same event (a newer
+write may have replaced it meanwhile). A broker outage or a crash therefore delays events
+but never loses one; a crash between confirm and clear re-publishes it, which consumers
+absorb because they are idempotent by event id.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+
+from pymongo import ASCENDING
+from pymongo.collection import Collection
+
+from shared import metrics
+from shared.events import Event
+from shared.messages import OutgoingMessage
+
+logger = logging.getLogger(__name__)
+
+PENDING_AT = "outbox_at"
+PENDING_EVENT = "outbox_event"
+
+
+def outbox_fields(event: Event) -> dict:
+    """The fields that store `event` as pending in the document being written."""
+    return {PENDING_AT: datetime.now(UTC), PENDING_EVENT: event.to_dict()}
+
+
+def ensure_outbox_index(collection: Collection) -> None:
+    """Index the pending documents (sparse: published ones drop out of it)."""
+    collection.create_index([(PENDING_AT, ASCENDING)], sparse=True, name="outbox_pending")
+
+
+class OutboxRelay:
+    """Publishes the pending events of some collections.
+
+    Writers in this process hand the relay the key of what they just stored (`notify`),
+    so the steady path fetches pending documents by `_id` only; a full scan of the
+    pending index runs at start and every `scan_interval` seconds, which picks up what
+    other processes wrote, or what a crash left behind.
+    """
+
+    def __init__(
+        self,
+        collections: list[Callable[[], Collection]],
+        publisher,
+        *,
+        batch_size: int = 500,
+        interval: float = 1.0,
+        scan_interval: float = 15.0,
+        name: str = "outbox-relay",
+    ):
+        self._collections = collections
+        self._publisher = publisher
+        self._batch_size = batch_size
+        self._interval = interval
+        self._scan_interval = scan_interval
+        self._name = name
+        self._wake = threading.Event()
+        self._stopping = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._hints: dict[str, dict] = {}
+        self._hints_lock = threading.Lock()
+        # One pass at a time in this process (the relay thread, a flush at shutdown):
+        # two passes reading the same pending documents would publish them twice.
+        self._pass_lock = threading.Lock()
+        self._last_backlog_check = 0.0
+        self._last_scan = float("-inf")
+
+    def notify(self, collection: str | None = None, doc_id=None) -> None:
+        """Tell the relay that a pending event was just stored (in `collection`, `doc_id`)."""
+        if collection is not None and doc_id is not None:
+            with self._hints_lock:
+                self._hints.setdefault(collection, {})[doc_id] = None
+        self._wake.set()
+
+    def start(self) -> None:
+        if self._thread is not None and self._thread.is_alive():
+            return
+        self._stopping.clear()
+        self._thread = threading.Thread(target=self._loop, name=self._name, daemon=True)
+        self._thread.start()
+
+    def stop(self, timeout: float = 10.0) -> None:
+        """Stop after a last attempt to flush what is pending."""
+        self._stopping.set()
+        self._wake.set()
+        if self._thread is not None:
+            self._thread.join(timeout)
+
+    def backlog(self) -> int:
+        """Events stored but not yet confirmed."""
+        total = 0
+        for get in self._collections:
+            coll = get()
+            n = coll.count_documents({PENDING_AT: {"$exists": True}})
+            metrics.OUTBOX_BACKLOG.labels(coll.name).set(n)
+            total += n
+        return total
+
+    def flush(self, timeout: float = 10.0) -> int:
+        """Publish until nothing is pending or `timeout` passes; return what was published."""
+        deadline = time.monotonic() + timeout
+        published = 0
+        while time.monotonic() < deadline:
+            sent, failed = self.run_once(full_scan=True)
+            published += sent
+            if failed:
+                time.sleep(0.2)
+            elif sent == 0:
+                break
+        return published
+
+    def run_once(self, full_scan: bool = False) -> tuple[int, int]:
+        """Publish one batch from each collection; return (published, failed)."""
+        with self._pass_lock:
+            return self._run_once(full_scan)
+
+    def _run_once(self, full_scan: bool) -> tuple[int, int]:
+        published = failed = 0
+        for get in self._collections:
+            coll = get()
+            if full_scan:
+                query = {PENDING_AT: {"$exists": True}}
+            else:
+                ids = self._take_hints(coll.name)
+                if not ids:
+                    continue
+                query = {"_id": {"$in": ids}, PENDING_AT: {"$exists": True}}
+            docs = list(
+                coll.find(query, {PENDING_EVENT: 1, PENDING_AT: 1})
+                .sort(PENDING_AT, ASCENDING)
+                .limit(self._batch_size)
+            )
+            docs = [d for d in docs if d.get(PENDING_EVENT)]
+            if not docs:
+                continue
+            results = self._publisher.publish_many([_message(d[PENDING_EVENT]) for d in docs])
+            confirmed = [d for d, err in zip(docs, results, strict=True) if err is None]
+            if confirmed:
+                # Cleared only if the pending event is still the one confirmed: event ids are
+                # unique, so a newer write to the same document keeps its own event pending.
+                coll.update_many(
+                    {"_id": {"$in": [d["_id"] for d in confirmed]},
+                     f"{PENDING_EVENT}.id": {"$in": [d[PENDING_EVENT]["id"] for d in confirmed]}},
+                    {"$unset": {PENDING_AT: "", PENDING_EVENT: ""}},
+                )
+            published += len(confirmed)
+            errors = [(d, e) for d, e in zip(docs, results, strict=True) if e is not None]
+            failed += len(errors)
+            if errors:
+                for d, _ in errors:
+                    self.notify(coll.name, d["_id"])
+                logger.warning("outbox %s: %d of %d events not confirmed (%s); will retry",
+                               coll.name, len(errors), len(docs), errors[0][1])
+        return published, failed
+
+    def _take_hints(self, collection: str) -> list:
+        with self._hints_lock:
+            pending = self._hints.get(collection)
+            if not pending:
+                return []
+            ids = []
+            for key in list(pending):
+                ids.append(key)
+                del pending[key]
+                if len(ids) >= self._batch_size:
+                    break
+            return ids
+
+    def _has_hints(self) -> bool:
+        with self._hints_lock:
+            return any(self._hints.values())
+
+    def _loop(self) -> None:
+        backoff = 0.2
+        while True:
+            stopping = self._stopping.is_set()
+            self._wake.clear()
+            full = stopping or time.monotonic() - self._last_scan >= self._scan_interval
+            try:
+                published, failed = self.run_once(full_scan=full)
+                if full and not failed:
+                    self._last_scan = time.monotonic()
+                self._maybe_measure_backlog()
+            except Exception:
+                logger.exception("outbox relay %s failed; retrying", self._name)
+                published, failed = 0, 1
+            if stopping:
+                return
+            if failed:
+                self._stopping.wait(backoff)
+                backoff = min(10.0, backoff * 2)
+                continue
+            backoff = 0.2
+            if full and published:
+                self._last_scan = float("-inf")  # a full batch: keep scanning until drained
+            if not self._has_hints() and not (full and published):
+                self._wake.wait(self._interval)
+
+    def _maybe_measure_backlog(self) -> None:
+        now = time.monotonic()
+        if now - self._last_backlog_check >= 30.0:
+            self._last_backlog_check = now
+            self.backlog()
+
+
+def _message(envelope: dict) -> OutgoingMessage:
+    import json
+
+    body = json.dumps(envelope, ensure_ascii=False, separators=(",", ":")).encode()
+    return OutgoingMessage(envelope["type"], body, envelope["id"], envelope["type"])

@@ -1,0 +1,119 @@
+"""Faults under a steady rating load, three services as OS processes over the real broker:
+RabbitMQ unreachable for 30 s, then scoring killed (SIGKILL) and rebuilt. Every rating
+accepted is counted, exactly once."""
+
+from __future__ import annotations
+
+import collections
+import random
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from datetime import UTC, datetime
+from urllib.parse import urlsplit, urlunsplit
+
+import pytest
+import requests
+
+from tests.conftest import wait_for
+from tests.support.apps import ADMIN, ADMIN_TOKEN
+from tests.support.procs import ServiceProcess, free_port
+from tests.support.tcpproxy import TcpProxy
+
+pytestmark = [pytest.mark.rabbitmq, pytest.mark.slow]
+OFFICIALS = ["A", "B", "C", "D"]
+
+
+class Load(threading.Thread):
+    """Ratings at a steady rate; remembers which were accepted (201)."""
+
+    def __init__(self, base: str, token: str, per_second: float):
+        super().__init__(daemon=True)
+        self.base, self.token, self.interval = base, token, 1 / per_second
+        self.accepted: collections.Counter = collections.Counter()
+        self.refused = 0
+        self.stopping = threading.Event()
+        self.session = requests.Session()
+
+    def run(self):
+        rng = random.Random(7)
+        while not self.stopping.is_set():
+            official = rng.choice(OFFICIALS)
+            r = self.session.post(f"{self.base}/api/v1/ratings", timeout=10, json={
+                "counter_token": self.token, "official": official,
+                "overall": rng.randint(1, 5), "client_id": str(uuid.uuid4())})
+            if r.status_code == 201:
+                self.accepted[official] += 1
+            else:
+                self.refused += 1
+            self.stopping.wait(self.interval)
+
+
+def through(url: str, proxy: TcpProxy) -> str:
+    p = urlsplit(url)
+    return urlunsplit((p.scheme, f"{p.username}:{p.password}@127.0.0.1:{proxy.port}", p.path,
+                       p.query, ""))
+
+
+def counts(base: str) -> dict[str, int] | None:
+    year = str(datetime.now(UTC).year)
+    r = requests.get(f"{base}/api/v1/scores/units/U1?period={year}", headers=ADMIN, timeout=10)
+    if r.status_code != 200:
+        return None
+    return {o["official"]: o["citizen"]["count"] for o in r.json()["officials"]}
+
+
+def test_broker_outage_and_scoring_crash_under_load_lose_and_double_nothing(fresh_rabbit_url):
+    proxy = TcpProxy()
+    env = {"AMQP_URL": through(fresh_rabbit_url, proxy), "ADMIN_TOKEN": ADMIN_TOKEN,
+           "LOG_LEVEL": "WARNING", "RATINGS_PER_MINUTE": "100000"}  # one address, one counter
+    survey = ServiceProcess("services.survey", env, free_port())
+    scoring = ServiceProcess("services.scoring", env, free_port())
+    load = None
+    try:
+        survey.wait_ready()
+        scoring.wait_ready()
+        s = f"{survey.base}/api/v1"
+        requests.put(f"{s}/units/U1", json={"name": "Phường"}, headers=ADMIN, timeout=5)
+        for code in OFFICIALS:
+            requests.put(f"{s}/officials/{code}", json={"full_name": code, "unit": "U1"},
+                         headers=ADMIN, timeout=5)
+        token = requests.put(f"{s}/counters/Q", headers=ADMIN, timeout=5, json={
+            "unit": "U1", "label": "Q", "officials": OFFICIALS}).json()["token"]
+        load = Load(survey.base, token, per_second=20)
+        load.start()
+        time.sleep(3)
+
+        proxy.cut()  # RabbitMQ unreachable for 30 s
+        during = sum(load.accepted.values())
+        time.sleep(30)
+        assert sum(load.accepted.values()) > during + 400  # survey kept accepting
+        proxy.restore()
+        time.sleep(3)
+
+        scoring.kill()  # mid-load: its in-memory database dies with it
+        scoring = ServiceProcess("services.scoring", env, free_port())
+        scoring.wait_ready()
+        rebuild = subprocess.run(
+            [sys.executable, "-m", "services.scoring", "rebuild", "--survey-url", survey.base,
+             "--scoring-url", scoring.base], env={**env, "PATH": "/usr/bin:/bin"},
+            capture_output=True, text=True, timeout=300)
+        assert rebuild.returncode == 0, rebuild.stdout + rebuild.stderr
+        time.sleep(3)
+        load.stopping.set()
+        load.join(20)
+
+        expected = dict(load.accepted)
+        assert load.refused == 0
+        wait_for(lambda: counts(scoring.base) == expected, timeout=60,
+                 message=f"scores equal to the accepted ratings {expected}")
+        time.sleep(2)  # nothing more arrives late: no rating counted twice
+        assert counts(scoring.base) == expected
+    finally:
+        if load is not None:
+            load.stopping.set()
+        for p in (survey, scoring):
+            p.stop()
+        proxy.close()

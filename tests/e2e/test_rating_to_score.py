@@ -1,0 +1,78 @@
+"""A citizen rating travels HTTP → survey → broker → scoring → a score read over HTTP."""
+
+from __future__ import annotations
+
+import re
+import uuid
+
+import pytest
+import requests
+
+from tests.conftest import wait_for
+from tests.support.apps import ADMIN, ADMIN_TOKEN
+from tests.support.procs import ServiceProcess, free_port
+
+
+def read_score(base: str, official: str, headers: dict) -> dict | None:
+    r = requests.get(f"{base}/api/v1/scores/officials/{official}", headers=headers, timeout=5)
+    return r.json() if r.status_code == 200 else None
+
+
+def test_all_in_one_process_on_the_memory_bus():
+    proc = ServiceProcess("services", {}, free_port())
+    try:
+        proc.wait_ready()
+        token = wait_for(lambda: re.search(r"admin token\s+(\S+)", proc.output()), timeout=20,
+                         message="the admin token in the banner").group(1)
+        headers = {"Authorization": f"Bearer {token}"}
+        r = requests.post(f"{proc.base}/api/v1/ratings", timeout=5, json={
+            "counter_token": "demo-quay-1.F0dGla9eZm07Gumn", "official": "CB001", "overall": 5,
+            "client_id": str(uuid.uuid4())})
+        assert r.status_code == 201, r.text
+        score = wait_for(lambda: (s := read_score(proc.base, "CB001", headers))
+                         and s["citizen"]["count"] == 1 and s, message="score")
+        assert score["citizen"]["index"] == 81.82
+        assert score["full_name"] == "Nguyễn Thị Lan"
+    finally:
+        assert proc.stop() == 0, proc.output()
+
+
+@pytest.mark.rabbitmq
+def test_separate_processes_over_the_real_broker(fresh_rabbit_url):
+    env = {"AMQP_URL": fresh_rabbit_url, "ADMIN_TOKEN": ADMIN_TOKEN}
+    survey = ServiceProcess("services.survey", env, free_port())
+    scoring = ServiceProcess("services.scoring", env, free_port())
+    notify = ServiceProcess("services.notify", env, free_port())
+    procs = [survey, scoring, notify]
+    try:
+        for p in procs:
+            p.wait_ready()
+        s = survey.base + "/api/v1"
+        assert requests.put(f"{s}/units/U1", json={"name": "Phường 1"}, headers=ADMIN,
+                            timeout=5).status_code == 201
+        assert requests.put(f"{s}/officials/CB1", json={"full_name": "Phạm Thị B", "unit": "U1"},
+                            headers=ADMIN, timeout=5).status_code == 201
+        counter = requests.put(f"{s}/counters/Q1", headers=ADMIN, timeout=5, json={
+            "unit": "U1", "label": "Quầy 1", "officials": ["CB1"]}).json()
+        client_id = str(uuid.uuid4())
+        for overall in (5, 4, 1):
+            r = requests.post(f"{s}/ratings", timeout=5, json={
+                "counter_token": counter["token"], "official": "CB1", "overall": overall,
+                "client_id": client_id if overall == 5 else str(uuid.uuid4())})
+            assert r.status_code == 201, r.text
+        # a kiosk retrying the first rating changes nothing
+        again = requests.post(f"{s}/ratings", timeout=5, json={
+            "counter_token": counter["token"], "official": "CB1", "overall": 5,
+            "client_id": client_id})
+        assert again.status_code == 200
+
+        score = wait_for(lambda: (x := read_score(scoring.base, "CB1", ADMIN))
+                         and x["citizen"]["count"] == 3 and x["full_name"] and x,
+                         timeout=20, message="score over the broker")
+        assert score["citizen"]["mean"] == 3.33
+        assert score["citizen"]["satisfaction_rate"] == 66.67
+        assert score["citizen"]["index"] == 76.92  # 100 × (2 + 8) / 13
+        assert score["full_name"] == "Phạm Thị B"
+    finally:
+        codes = [p.stop() for p in procs]
+    assert codes == [0, 0, 0], "\n".join(p.output() for p in procs)

@@ -1,0 +1,83 @@
+"""Scoring loses its database (killed, in-memory store gone) and is rebuilt from survey."""
+
+from __future__ import annotations
+
+import collections
+import subprocess
+import sys
+import uuid
+
+import pytest
+import requests
+
+from shared import topology
+from tests.conftest import wait_for
+from tests.support import rabbit
+from tests.support.apps import ADMIN, ADMIN_TOKEN
+from tests.support.procs import ServiceProcess, free_port
+
+pytestmark = [pytest.mark.rabbitmq, pytest.mark.slow]
+
+
+def score(base, official, period="2026"):
+    r = requests.get(f"{base}/api/v1/scores/officials/{official}?period={period}",
+                     headers=ADMIN, timeout=5)
+    return r.json() if r.status_code == 200 else None
+
+
+def test_killed_scoring_is_rebuilt_exactly_from_survey(fresh_rabbit_url):
+    env = {"AMQP_URL": fresh_rabbit_url, "ADMIN_TOKEN": ADMIN_TOKEN}
+    survey = ServiceProcess("services.survey", env, free_port())
+    scoring = ServiceProcess("services.scoring", env, free_port())
+    try:
+        survey.wait_ready()
+        scoring.wait_ready()
+        s = f"{survey.base}/api/v1"
+        requests.put(f"{s}/units/U1", json={"name": "Phường"}, headers=ADMIN, timeout=5)
+        for code in ("A", "B", "C", "D"):
+            requests.put(f"{s}/officials/{code}", json={"full_name": code, "unit": "U1"},
+                         headers=ADMIN, timeout=5)
+        token = requests.put(f"{s}/counters/Q", json={"unit": "U1", "label": "Q",
+                                                      "officials": ["A", "B"]},
+                             headers=ADMIN, timeout=5).json()["token"]
+        for i in range(40):
+            r = requests.post(f"{s}/ratings", timeout=5, json={
+                "counter_token": token, "official": "AB"[i % 2], "overall": i % 5 + 1,
+                "client_id": str(uuid.uuid4())})
+            assert r.status_code == 201
+        tokens = {c: requests.post(f"{s}/officials/{c}/tokens", headers=ADMIN,
+                                   timeout=5).json()["token"] for c in "BCD"}
+        year = "2026"
+        for reviewer, value in zip("BCD", (5, 4, 3), strict=True):
+            r = requests.put(f"{s}/peer-reviews/{year}/A", timeout=5,
+                             headers={"Authorization": f"Bearer {tokens[reviewer]}"},
+                             json={"scores": dict.fromkeys(
+                                 ("discipline", "conduct", "ethics", "dress", "participation"),
+                                 value)})
+            assert r.status_code == 201, r.text
+        before = wait_for(lambda: (x := score(scoring.base, "A")) and x["citizen"]["count"] == 20
+                          and x["peer"]["count"] == 3 and x, timeout=30)
+
+        scoring.kill()
+        scoring = ServiceProcess("services.scoring", env, free_port())
+        scoring.wait_ready()
+        assert score(scoring.base, "A") is None  # its database died with it
+
+        result = subprocess.run(
+            [sys.executable, "-m", "services.scoring", "rebuild", "--survey-url", survey.base,
+             "--scoring-url", scoring.base],
+            env={**env, "PATH": "/usr/bin:/bin"}, capture_output=True, text=True, timeout=120)
+        assert result.returncode == 0, result.stdout + result.stderr
+        assert "rebuilt from" in result.stdout
+        assert score(scoring.base, "A") == before  # caught up when the command returns
+        assert score(scoring.base, "B")["citizen"]["count"] == 20  # and B came back too
+        # the replay went to scoring only: notify got each rating and directory change once
+        # (the rebuilt scoring does send score.updated for the scores it derived anew)
+        types = collections.Counter(
+            props.type for props, _ in rabbit.get_all(fresh_rabbit_url,
+                                                      topology.queue_for("notify").name))
+        assert types["rating.submitted"] == 40
+        assert types["directory.unit.upserted"] + types["directory.official.upserted"] == 5
+    finally:
+        for p in (survey, scoring):
+            p.stop()

@@ -1,0 +1,82 @@
+"""The yearly report, checked cell by cell in CSV and XLSX."""
+
+from __future__ import annotations
+
+import csv
+import io
+
+import pytest
+from openpyxl import load_workbook
+
+from tests.scoring.helpers import deliver, official, rating, review, unit
+from tests.support.apps import ADMIN
+
+
+@pytest.fixture
+def data(scoring):
+    deliver(scoring, unit("U1", name="UBND phường Một"), official("A", name="Nguyễn Văn A"),
+            official("B", name="Trần Thị B"))
+    deliver(scoring, *[rating("A", 5, factors={"access": 4}) for _ in range(10)],
+            rating("B", 2, factors={"access": 2, "result": 3}),
+            *[review("A", reviewer=r * 20) for r in "xyz"])
+    return scoring
+
+
+def test_csv_report(data):
+    r = data.client.get("/api/v1/reports/units/U1.csv?period=2026", headers=ADMIN)
+    assert r.status_code == 200 and r.mimetype == "text/csv"
+    assert r.data.startswith("\ufeff".encode())
+    rows = list(csv.reader(io.StringIO(r.data.decode("utf-8-sig"))))
+    assert rows[0] == ["BÁO CÁO KẾT QUẢ ĐÁNH GIÁ VĂN HÓA CÔNG SỞ NĂM 2026"]
+    summary = {row[0]: row[1] for row in rows[1:13] if row}
+    assert summary["Đơn vị"] == "UBND phường Một (U1)"
+    assert summary["Số lượt người dân đánh giá (gồm đơn vị trực thuộc)"] == "11"
+    assert summary["Tỷ lệ hài lòng (%)"] == "90.91"  # 10 of 11
+    assert summary["SIPAS - Tiếp cận dịch vụ (1-5)"] == "3.82"  # (40 + 2) / 11
+    assert summary["SIPAS - Thủ tục hành chính (1-5)"] == ""
+    header = rows.index(next(r for r in rows if r and r[0] == "STT"))
+    a = rows[header + 1]
+    assert a[:4] == ["1", "A", "Nguyễn Văn A", ""]
+    # citizen 100 × (10 + 8) / 20 = 90; peer 100; conduct 95 → 28.5 points
+    assert a[4:] == ["10", "5.0", "100.0", "90.0", "3", "100.0", "95.0", "28.5",
+                     "Hoàn thành xuất sắc nhiệm vụ"]
+    b = rows[header + 2]
+    # one rating of 2: 100 × (0 + 8) / 11 = 72.73, no peers → tot
+    assert b[1] == "B" and b[10] == "72.73" and b[-1] == "Hoàn thành tốt nhiệm vụ"
+    bands = {row[0]: row[1:] for row in rows[header + 3:] if row}
+    assert bands["Hoàn thành xuất sắc nhiệm vụ"] == ["1", "50.0"]
+    assert bands["Hoàn thành tốt nhiệm vụ"] == ["1", "50.0"]
+    # one xuat_sac of two at tot or better: 50% > 20%
+    assert bands["Tỷ lệ 'Hoàn thành xuất sắc' trên số đạt 'Tốt' trở lên (%)"] == ["50.0"]
+    assert bands["Vượt mức 20% (Nghị định 335/2025/NĐ-CP)"] == ["Có"]
+
+
+def test_xlsx_report_has_numbers_formats_and_widths(data):
+    r = data.client.get("/api/v1/reports/units/U1.xlsx?period=2026", headers=ADMIN)
+    assert r.status_code == 200
+    assert r.mimetype == "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    book = load_workbook(io.BytesIO(r.data))
+    sheet = book.active
+    assert sheet.title == "Báo cáo 2026"
+    assert sheet["A1"].value == "BÁO CÁO KẾT QUẢ ĐÁNH GIÁ VĂN HÓA CÔNG SỞ NĂM 2026"
+    cells = {sheet.cell(row, 1).value: sheet.cell(row, 4) for row in range(3, 15)}
+    count = cells["Số lượt người dân đánh giá (gồm đơn vị trực thuộc)"]
+    assert count.value == 11 and isinstance(count.value, int)
+    rate = cells["Tỷ lệ hài lòng (%)"]
+    assert rate.value == pytest.approx(90.91) and rate.number_format == "0.00"
+    header_row = next(row for row in range(1, sheet.max_row + 1)
+                      if sheet.cell(row, 1).value == "STT")
+    assert sheet.cell(header_row, 13).value == "Mức xếp loại (tham khảo)"
+    a = [sheet.cell(header_row + 1, c).value for c in range(1, 14)]
+    assert a[1:3] == ["A", "Nguyễn Văn A"] and a[10] == 95.0 and a[11] == 28.5
+    assert sheet.cell(header_row + 1, 11).number_format == "0.00"
+    assert sheet.column_dimensions["C"].width == 28
+    assert sheet.freeze_panes == f"C{header_row + 1}"
+
+
+def test_report_periods_are_years_and_units_must_exist(data):
+    assert data.client.get("/api/v1/reports/units/U1.csv?period=2026-Q1",
+                           headers=ADMIN).status_code == 422
+    assert data.client.get("/api/v1/reports/units/NOPE.xlsx?period=2026",
+                           headers=ADMIN).status_code == 404
+    assert data.client.get("/api/v1/reports/units/U1.csv?period=2026").status_code == 401

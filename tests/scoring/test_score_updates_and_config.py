@@ -1,0 +1,87 @@
+"""score.updated leaves through the outbox when a score changes; the parameters change it."""
+
+from __future__ import annotations
+
+import pytest
+
+from shared import events as ev
+from shared import topology
+from tests.conftest import wait_for
+from tests.scoring.helpers import deliver, official, rating, unit
+from tests.support.apps import ADMIN
+
+CONFIG = {"citizen_weight": 0.5, "peer_weight": 0.5, "prior_weight": 10, "prior_rate": 0.8,
+          "min_peer_reviewers": 3}
+
+
+def score_events(scoring):
+    q = scoring.bus.queues[topology.queue_for("notify").name]
+    return [ev.load_event(d.message.body) for d in q.items
+            if d.message.type == ev.SCORE_UPDATED]
+
+
+def latest(scoring, scope, subject, period):
+    found = [e for e in score_events(scoring) if e.data["scope"] == scope
+             and e.data["period"] == period
+             and (e.data["official"] if scope == "official" else e.data["unit"]) == subject]
+    return found[-1].data["score"] if found else None
+
+
+def test_score_updated_is_published_for_official_and_unit(scoring):
+    deliver(scoring, unit("U1"), official("CB1"), rating("CB1", 5))
+    s = wait_for(lambda: latest(scoring, "official", "CB1", "2026-05"), message="score.updated")
+    assert s["citizen"]["count"] == 1 and s["conduct_index"] == 81.82
+    assert latest(scoring, "official", "CB1", "2026")["citizen"]["count"] == 1
+    u = wait_for(lambda: latest(scoring, "unit", "U1", "2026"), message="unit score.updated")
+    assert u["citizen"]["satisfaction_rate"] == 100.0
+    deliver(scoring, rating("CB1", 1))
+    wait_for(lambda: latest(scoring, "official", "CB1", "2026")["citizen"]["count"] == 2)
+    assert latest(scoring, "unit", "U1", "2026-Q2") is not None
+
+
+def test_an_unchanged_score_is_not_published_again(scoring):
+    event = rating("CB1", 5)
+    deliver(scoring, official("CB1"), event)
+    wait_for(lambda: latest(scoring, "official", "CB1", "2026"))
+    scoring.runtime.get("scoring.refresher").run_once(full_scan=True)
+    count = len(score_events(scoring))
+    deliver(scoring, event)  # a redelivery changes nothing
+    scoring.runtime.get("scoring.refresher").run_once(full_scan=True)
+    scoring.runtime.get("scoring.relay").flush()
+    assert len(score_events(scoring)) == count
+
+
+def test_config_change_applies_to_reads_and_republishes(scoring):
+    deliver(scoring, official("CB1"), rating("CB1", 5))
+    wait_for(lambda: latest(scoring, "official", "CB1", "2026"))
+    r = scoring.client.put("/api/v1/scoring/config", headers=ADMIN,
+                           json={**CONFIG, "prior_weight": 0})
+    assert r.status_code == 200 and r.get_json()["version"] == 1
+    body = scoring.client.get("/api/v1/scores/officials/CB1?period=2026", headers=ADMIN).get_json()
+    assert body["citizen"]["index"] == 100.0
+    wait_for(lambda: latest(scoring, "official", "CB1", "2026")["citizen"]["index"] == 100.0,
+             message="recomputed score published")
+    assert scoring.client.get("/api/v1/scoring/config",
+                              headers=ADMIN).get_json()["prior_weight"] == 0
+
+
+@pytest.mark.parametrize("changes, field", [
+    ({"citizen_weight": 0, "peer_weight": 0}, "citizen_weight"),
+    ({"citizen_weight": -1}, "citizen_weight"),
+    ({"prior_rate": 1.5}, "prior_rate"),
+    ({"min_peer_reviewers": 0}, "min_peer_reviewers"),
+    ({"min_peer_reviewers": 2.5}, "min_peer_reviewers"),
+    ({"min_peer_reviewers": True}, "min_peer_reviewers"),
+    ({"prior_weight": "ten"}, "prior_weight"),
+    ({"surprise": 1}, "surprise"),
+])
+def test_invalid_config_is_422_and_changes_nothing(scoring, changes, field):
+    r = scoring.client.put("/api/v1/scoring/config", headers=ADMIN, json={**CONFIG, **changes})
+    assert r.status_code == 422 and field in r.get_json()["errors"]
+    assert scoring.client.get("/api/v1/scoring/config", headers=ADMIN).get_json()["version"] == 0
+
+
+def test_config_needs_every_field_and_the_admin(scoring):
+    r = scoring.client.put("/api/v1/scoring/config", headers=ADMIN, json={"prior_rate": 0.5})
+    assert r.status_code == 422
+    assert scoring.client.put("/api/v1/scoring/config", json=CONFIG).status_code == 401

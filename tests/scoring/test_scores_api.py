@@ -1,0 +1,104 @@
+"""Scoring consumes ratings and directory events and serves official scores."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+
+import pytest
+
+from shared import events as ev
+from shared import topology
+from shared.http import Principal, add_token_resolver
+from shared.messages import OutgoingMessage
+from tests.support.apps import ADMIN
+
+
+def rating(official="CB1", overall=5, when=datetime(2026, 5, 10, 3, tzinfo=UTC), rid=None,
+           factors=None):
+    rid = rid or uuid.uuid4().hex
+    return ev.make_event(ev.RATING_SUBMITTED, {
+        "id": rid, "client_id": str(uuid.uuid4()), "counter": "Q1", "unit": "U1",
+        "official": official, "overall": overall, "factors": factors or {},
+        "submitted_at": when}, source="/test", id=f"rating-{rid}")
+
+
+def official_event(version, name="Nguyễn Văn A", unit="U1"):
+    return ev.make_event(ev.OFFICIAL_UPSERTED, {
+        "code": "CB1", "full_name": name, "unit": unit, "version": version,
+        "updated_at": datetime.now(UTC)}, source="/test")
+
+
+def deliver(scoring, *events):
+    pub = scoring.bus.publisher()
+    for e in events:
+        pub.publish(OutgoingMessage.from_event(e))
+    assert scoring.bus.drain_wait(10, queues=[topology.queue_for("scoring").name])
+
+
+def score(scoring, official="CB1", period="2026"):
+    return scoring.client.get(f"/api/v1/scores/officials/{official}?period={period}",
+                              headers=ADMIN)
+
+
+def test_rating_counts_in_year_quarter_and_month(scoring):
+    deliver(scoring, official_event(1), rating(overall=5, factors={"access": 4}),
+            rating(overall=2))
+    for period in ("2026", "2026-Q2", "2026-05"):
+        body = score(scoring, period=period).get_json()
+        assert body["citizen"]["count"] == 2, period
+        assert body["citizen"]["mean"] == 3.5
+        assert body["citizen"]["satisfaction_rate"] == 50.0
+        assert body["citizen"]["factors"]["access"] == 4.0
+        assert body["citizen"]["index"] == 75.0  # 100 × (1 + 8) / 12
+        assert body["full_name"] == "Nguyễn Văn A"
+    assert score(scoring, period="2026-06").get_json()["citizen"]["count"] == 0
+
+
+def test_duplicate_delivery_counts_once(scoring):
+    event = rating()
+    deliver(scoring, official_event(1), event, event, event)
+    same_rating_other_envelope = rating(rid=event.data["id"])
+    deliver(scoring, same_rating_other_envelope)
+    assert score(scoring).get_json()["citizen"]["count"] == 1
+
+
+def test_older_directory_version_never_overwrites_a_newer_one(scoring):
+    deliver(scoring, official_event(2, name="Tên mới"), official_event(1, name="Tên cũ"))
+    assert score(scoring).get_json()["full_name"] == "Tên mới"
+    deliver(scoring, official_event(3, name="Tên mới nhất"))
+    assert score(scoring).get_json()["full_name"] == "Tên mới nhất"
+
+
+def test_rating_before_the_directory_event_is_kept(scoring):
+    deliver(scoring, rating(official="CB1"))
+    assert score(scoring).get_json()["citizen"]["count"] == 1
+    deliver(scoring, official_event(1))
+    body = score(scoring).get_json()
+    assert body["citizen"]["count"] == 1 and body["unit"] == "U1"
+
+
+def test_unknown_official_is_404(scoring):
+    r = score(scoring, official="NOBODY")
+    assert r.status_code == 404 and r.mimetype == "application/problem+json"
+
+
+@pytest.mark.parametrize("period", ["2026-13", "26", "2026-Q0", "last-year"])
+def test_bad_period_is_422(scoring, period):
+    deliver(scoring, official_event(1))
+    r = score(scoring, period=period)
+    assert r.status_code == 422
+    assert list(r.get_json()["errors"]) == ["period"]
+
+
+def test_scores_need_the_admin_token(scoring):
+    deliver(scoring, official_event(1))
+    assert scoring.client.get("/api/v1/scores/officials/CB1").status_code == 401
+    bad = {"Authorization": "Bearer wrong-token-wrong-token"}
+    r = scoring.client.get("/api/v1/scores/officials/CB1", headers=bad)
+    assert r.status_code == 401 and r.headers["WWW-Authenticate"].startswith("Bearer")
+    add_token_resolver(scoring.app, lambda t: Principal("official", "CB2")
+                       if t == "official-token-1234" else None)
+    r = scoring.client.get("/api/v1/scores/officials/CB1",
+                           headers={"Authorization": "Bearer official-token-1234"})
+    assert r.status_code == 403

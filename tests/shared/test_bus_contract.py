@@ -1,0 +1,202 @@
+"""One contract, two buses: the real RabbitMQ and the in-process `memory://` bus."""
+
+from __future__ import annotations
+
+import threading
+import uuid
+from datetime import UTC, datetime
+
+import pytest
+
+from shared import broker, memory_bus, topology
+from shared import events as ev
+from shared.bus import RabbitBus
+from shared.memory_bus import MemoryBus
+from shared.messages import OutgoingMessage, Unroutable
+from tests.conftest import wait_for
+from tests.support import rabbit
+
+SPEC = topology.queue_for("scoring")
+
+
+class BusUnderTest:
+    """The bus plus what a test needs to look inside it."""
+
+    def __init__(self, bus, url: str | None = None):
+        self.bus = bus
+        self.url = url
+        self.started: list = []
+
+    def publisher(self):
+        pub = self.bus.publisher()
+        pub.start()
+        assert pub.wait_ready(10)
+        self.started.append(pub)
+        return pub
+
+    def consume(self, handler, **options):
+        consumer = self.bus.consumer(SPEC, handler, **options)
+        consumer.start()
+        wait_for(lambda: consumer.ready, message="consumer ready")
+        self.started.append(consumer)
+        return consumer
+
+    def dead_letters(self) -> list[bytes]:
+        if isinstance(self.bus, MemoryBus):
+            return [m.body for m in self.bus.dead_letters(SPEC.name)]
+        return [body for _, body in rabbit.get_all(self.url, SPEC.dead_letter_queue)]
+
+    def close(self):
+        for item in reversed(self.started):
+            (getattr(item, "stop", None) or item.close)()
+
+
+@pytest.fixture(params=["memory", "rabbitmq"])
+def bus(request, monkeypatch):
+    # Redelivery waits grow to seconds in production; tests need not wait that long.
+    monkeypatch.setattr(broker, "retry_delay", lambda count: 0.01)
+    monkeypatch.setattr(memory_bus, "retry_delay", lambda count: 0.01)
+    if request.param == "memory":
+        under_test = BusUnderTest(MemoryBus())
+    else:
+        url = request.getfixturevalue("fresh_rabbit_url")
+        real = RabbitBus(url, name=f"test-{uuid.uuid4().hex[:8]}")
+        real.declare()
+        under_test = BusUnderTest(real, url)
+    yield under_test
+    under_test.close()
+
+
+def rating_event(n: int = 1) -> ev.Event:
+    return ev.make_event(ev.RATING_SUBMITTED, {
+        "id": f"r{n}", "client_id": str(uuid.uuid4()), "counter": "Q1", "unit": "U1",
+        "official": "CB1", "overall": 4, "submitted_at": datetime.now(UTC),
+    }, source="/test")
+
+
+class Recorder:
+    def __init__(self, fail_times: int = 0, fail_always: bool = False):
+        self.calls: list[str] = []
+        self.done: list[str] = []
+        self.fail_times = fail_times
+        self.fail_always = fail_always
+        self.lock = threading.Lock()
+
+    def __call__(self, event: ev.Event) -> None:
+        with self.lock:
+            self.calls.append(event.id)
+            if self.fail_always or self.calls.count(event.id) <= self.fail_times:
+                raise RuntimeError("handler failed on purpose")
+            self.done.append(event.id)
+
+
+def test_published_event_reaches_consumer_intact(bus):
+    recorder = Recorder()
+    bus.consume(recorder)
+    event = rating_event()
+    bus.publisher().publish(OutgoingMessage.from_event(event))
+    wait_for(lambda: recorder.done == [event.id], message="delivery")
+
+
+def test_unroutable_publish_raises(bus):
+    pub = bus.publisher()
+    with pytest.raises(Unroutable):
+        pub.publish(OutgoingMessage("nobody.listens", b"{}", "m-1", "nobody.listens"))
+
+
+def test_many_messages_are_confirmed_in_one_pipelined_batch(bus):
+    recorder = Recorder()
+    bus.consume(recorder)
+    events = [rating_event(i) for i in range(300)]
+    results = bus.publisher().publish_many([OutgoingMessage.from_event(e) for e in events])
+    assert results == [None] * 300
+    wait_for(lambda: len(recorder.done) == 300, message="300 deliveries")
+    assert sorted(recorder.done) == sorted(e.id for e in events)
+
+
+def test_handler_error_redelivers_then_succeeds(bus):
+    recorder = Recorder(fail_times=2)
+    bus.consume(recorder)
+    event = rating_event()
+    bus.publisher().publish(OutgoingMessage.from_event(event))
+    wait_for(lambda: recorder.done == [event.id], message="success after retries")
+    assert recorder.calls == [event.id] * 3
+    assert bus.dead_letters() == []
+
+
+def test_poison_message_is_dead_lettered_and_the_next_is_processed(bus):
+    recorder = Recorder()
+    bus.consume(recorder)
+    pub = bus.publisher()
+    pub.publish(OutgoingMessage(ev.RATING_SUBMITTED, b"this is not json", "poison-1", "x"))
+    good = rating_event(2)
+    pub.publish(OutgoingMessage.from_event(good))
+    wait_for(lambda: recorder.done == [good.id], message="the good message")
+    assert wait_for(lambda: bus.dead_letters(), message="dead letter") == [b"this is not json"]
+    assert recorder.calls == [good.id]  # the poison message never reached the handler
+
+
+def test_schema_invalid_event_is_dead_lettered(bus):
+    recorder = Recorder()
+    bus.consume(recorder)
+    body = rating_event().to_dict()
+    body["data"]["overall"] = 9
+    import json
+
+    raw = json.dumps(body).encode()
+    bus.publisher().publish(OutgoingMessage(ev.RATING_SUBMITTED, raw, body["id"], "x"))
+    assert wait_for(lambda: bus.dead_letters(), message="dead letter") == [raw]
+    assert recorder.calls == []
+
+
+def test_message_failing_every_time_is_dead_lettered_after_the_delivery_limit(bus):
+    recorder = Recorder(fail_always=True)
+    bus.consume(recorder)
+    event = rating_event()
+    bus.publisher().publish(OutgoingMessage.from_event(event))
+    dead = wait_for(lambda: bus.dead_letters(), timeout=20, message="dead letter")
+    assert [ev.load_event(b).id for b in dead] == [event.id]
+    # the first delivery plus DELIVERY_LIMIT redeliveries, like a quorum queue
+    assert recorder.calls == [event.id] * (topology.DELIVERY_LIMIT + 1)
+
+
+def test_failure_while_a_dependency_is_down_holds_the_message_instead_of_using_redeliveries(bus):
+    healthy = threading.Event()
+    attempts = []
+
+    def handler(event):
+        attempts.append(event.id)
+        if not healthy.is_set():
+            raise RuntimeError("database down")
+
+    bus.consume(handler, healthy=healthy.is_set)
+    event = rating_event()
+    bus.publisher().publish(OutgoingMessage.from_event(event))
+    wait_for(lambda: attempts, message="first attempt")
+    healthy.set()
+    wait_for(lambda: len(attempts) == 2, message="retry after recovery")
+    assert bus.dead_letters() == []
+
+
+def test_one_publisher_serves_many_request_threads_at_once(bus):
+    recorder = Recorder()
+    bus.consume(recorder)
+    pub = bus.publisher()
+    events = [[rating_event(t * 1000 + i) for i in range(100)] for t in range(8)]
+    errors = []
+
+    def request_thread(batch):
+        for e in batch:
+            try:
+                pub.publish(OutgoingMessage.from_event(e))
+            except Exception as exc:
+                errors.append(exc)
+
+    threads = [threading.Thread(target=request_thread, args=(b,)) for b in events]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert errors == []
+    wait_for(lambda: len(recorder.done) == 800, message="800 deliveries")
+    assert sorted(recorder.done) == sorted(e.id for b in events for e in b)

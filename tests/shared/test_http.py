@@ -1,0 +1,83 @@
+"""What every app answers the same way: health, readiness, metrics, OpenAPI, errors."""
+
+import pytest
+
+from services.allinone import create_app
+from shared.memory_bus import MemoryBus
+from tests.support.apps import make_settings, start
+
+
+@pytest.fixture
+def app_client(mongo_url):
+    running = start(create_app, make_settings("all", mongo_url), MemoryBus())
+    yield running.client
+    running.stop()
+
+
+def test_health_and_readiness(app_client):
+    assert app_client.get("/healthz").status_code == 200
+    r = app_client.get("/readyz")
+    assert r.status_code == 200
+    assert all(r.get_json()["checks"].values())
+    assert set(r.get_json()["checks"]) == {
+        f"{s}.{c}" for s in ("survey", "scoring", "notify") for c in ("database", "broker")}
+
+
+def test_metrics_are_prometheus_text(app_client):
+    app_client.get("/healthz")
+    r = app_client.get("/metrics")
+    assert r.status_code == 200 and r.mimetype == "text/plain"
+    assert b'congso_http_requests_total{endpoint="/healthz"' in r.data
+
+
+def test_openapi_document_lists_the_contract_paths(app_client):
+    doc = app_client.get("/api/v1/openapi.json").get_json()
+    assert doc["openapi"].startswith("3.")
+    assert {"/api/v1/ratings", "/api/v1/scores/officials/{code}",
+            "/api/v1/units/{code}", "/api/v1/counters/{code}"} <= set(doc["paths"])
+    assert "bearerAuth" in doc["components"]["securitySchemes"]
+
+
+def test_unknown_path_and_method_are_problems(app_client):
+    r = app_client.get("/api/v1/nothing-here")
+    assert r.status_code == 404 and r.mimetype == "application/problem+json"
+    assert r.get_json()["title"] == "Not Found"
+    r = app_client.delete("/api/v1/ratings")
+    assert r.status_code == 405 and "POST" in r.headers["Allow"]
+
+
+def test_request_id_is_echoed(app_client):
+    r = app_client.get("/healthz", headers={"X-Request-ID": "abc-123"})
+    assert r.headers["X-Request-ID"] == "abc-123"
+
+
+def test_readiness_fails_when_the_broker_is_unreachable(mongo_url):
+    from services.scoring.app import create_app as create_scoring
+    from shared.bus import RabbitBus
+
+    settings = make_settings("scoring", mongo_url, amqp_url="amqp://guest:guest@127.0.0.1:1/")
+    running = start(create_scoring, settings, RabbitBus(settings.amqp_url))
+    try:
+        r = running.client.get("/readyz")
+        assert r.status_code == 503
+        assert r.get_json()["checks"] == {"scoring.database": True, "scoring.broker": False}
+        assert running.client.get("/healthz").status_code == 200
+    finally:
+        running.stop()
+
+
+def test_unreachable_database_is_503_and_not_ready():
+    from services.survey.app import create_app as create_survey
+
+    settings = make_settings("survey", "mongodb://127.0.0.1:1/congso_test")
+    running = start(create_survey, settings, MemoryBus())
+    try:
+        r = running.client.get("/readyz")
+        assert r.status_code == 503 and r.get_json()["checks"]["survey.database"] is False
+        from tests.support.apps import ADMIN
+
+        r = running.client.get("/api/v1/units/U1", headers=ADMIN)
+        assert r.status_code == 503
+        assert r.mimetype == "application/problem+json" and r.headers["Retry-After"]
+    finally:
+        running.stop()

@@ -1,0 +1,40 @@
+"""The `_id` fast path gives the same answers as mongomock's full scan."""
+
+import mongomock
+import pytest
+from bson import ObjectId
+
+from shared import mongomock_speedups
+
+
+@pytest.fixture
+def coll():
+    mongomock_speedups.install()
+    c = mongomock.MongoClient()["db"]["c"]
+    c.insert_many([{"_id": f"k{i}", "n": i, "tag": "odd" if i % 2 else "even"}
+                   for i in range(50)])
+    c.insert_one({"_id": ObjectId(), "n": 99})
+    return c
+
+
+@pytest.mark.parametrize("query", [
+    {"_id": "k3"},
+    {"_id": "missing"},
+    {"_id": {"$eq": "k4"}},
+    {"_id": {"$in": ["k1", "k2", "nope", "k1"]}},
+    {"_id": "k3", "tag": "even"},
+    {"_id": {"$in": ["k1", "k2"]}, "tag": "odd"},
+    {"_id": {"$gt": "k47"}},
+    {"_id": {"$in": []}},
+])
+def test_fast_path_matches_a_full_scan(coll, query):
+    fast = sorted(d["n"] for d in coll.find(query))
+    scan = sorted(d["n"] for d in coll.find({"$and": [query, {}]}))  # bypasses the fast path
+    assert fast == scan
+
+
+def test_updates_and_counts_use_the_same_answers(coll):
+    assert coll.count_documents({"_id": {"$in": ["k1", "k2"]}}) == 2
+    r = coll.update_many({"_id": {"$in": ["k1", "k2"]}, "tag": "odd"}, {"$set": {"x": 1}})
+    assert r.matched_count == 1
+    assert coll.find_one({"_id": "k1"})["x"] == 1

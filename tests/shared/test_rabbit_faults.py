@@ -1,0 +1,106 @@
+"""The real broker misbehaving: forced closes, slow handlers, an unreachable server."""
+
+from __future__ import annotations
+
+import time
+import uuid
+
+import pytest
+
+from shared import topology
+from shared.broker import RabbitConsumer, RabbitPublisher, declare_topology
+from shared.messages import BrokerUnavailable, OutgoingMessage
+from tests.conftest import wait_for
+from tests.shared.test_bus_contract import Recorder, rating_event
+from tests.support import rabbit
+
+SPEC = topology.queue_for("scoring")
+
+
+@pytest.fixture
+def vhost_url(fresh_rabbit_url):
+    declare_topology(fresh_rabbit_url)
+    return fresh_rabbit_url
+
+
+def _publish(url: str, event) -> None:
+    pub = RabbitPublisher(url, name=f"test-pub-{uuid.uuid4().hex[:6]}")
+    try:
+        pub.publish(OutgoingMessage.from_event(event))
+    finally:
+        pub.close()
+
+
+def test_consumer_resumes_after_the_broker_closes_its_connection(vhost_url, rabbit_vhost):
+    recorder = Recorder()
+    name = f"test-consumer-{uuid.uuid4().hex[:6]}"
+    consumer = RabbitConsumer(vhost_url, SPEC, recorder, name=name)
+    consumer.start()
+    try:
+        wait_for(lambda: consumer.ready)
+        first = rating_event(1)
+        _publish(vhost_url, first)
+        wait_for(lambda: recorder.done == [first.id])
+
+        assert wait_for(lambda: rabbit.close_connections(rabbit_vhost, name), timeout=15) == 1
+        second = rating_event(2)
+        _publish(vhost_url, second)
+        wait_for(lambda: recorder.done == [first.id, second.id], timeout=30,
+                 message="delivery after reconnect")
+        assert consumer.connections == 2
+    finally:
+        consumer.stop()
+
+
+def test_handler_longer_than_the_heartbeat_keeps_its_connection_and_its_ack(vhost_url):
+    calls = []
+
+    def slow_handler(event):
+        calls.append(event.id)
+        time.sleep(5)  # the connection's heartbeat is 1 s: five intervals pass
+
+    consumer = RabbitConsumer(vhost_url, SPEC, slow_handler, heartbeat=1,
+                              name=f"test-slow-{uuid.uuid4().hex[:6]}")
+    consumer.start()
+    try:
+        wait_for(lambda: consumer.ready)
+        event = rating_event()
+        _publish(vhost_url, event)
+        wait_for(lambda: calls, message="handler start")
+        # the ack landed: the queue is empty and nothing is delivered again
+        wait_for(lambda: rabbit.queue_depth(vhost_url, SPEC.name) == 0 and len(calls) == 1
+                 and consumer.connections == 1, timeout=15)
+        time.sleep(2.5)
+        assert calls == [event.id]
+        assert consumer.connections == 1
+        assert consumer.ready
+    finally:
+        consumer.stop()
+    # nothing was left unacked for redelivery
+    assert rabbit.queue_depth(vhost_url, SPEC.name) == 0
+
+
+def test_publisher_reconnects_after_a_forced_close(vhost_url, rabbit_vhost):
+    name = f"test-pub-{uuid.uuid4().hex[:6]}"
+    pub = RabbitPublisher(vhost_url, name=name)
+    try:
+        pub.publish(OutgoingMessage.from_event(rating_event(1)))
+        assert wait_for(lambda: rabbit.close_connections(rabbit_vhost, name), timeout=15) >= 1
+        wait_for(lambda: pub.ready and pub.connections == 2, timeout=20, message="reconnect")
+        pub.publish(OutgoingMessage.from_event(rating_event(2)))
+    finally:
+        pub.close()
+    assert rabbit.queue_depth(vhost_url, SPEC.name) == 2
+
+
+def test_publish_to_an_unreachable_broker_fails_fast_and_says_so():
+    pub = RabbitPublisher("amqp://guest:guest@127.0.0.1:1/%2F", name="test-unreachable")
+    try:
+        started = time.monotonic()
+        with pytest.raises(BrokerUnavailable):
+            pub.publish(OutgoingMessage.from_event(rating_event()), timeout=1.0)
+        assert time.monotonic() - started < 5
+        assert not pub.ready
+        assert pub.last_error
+    finally:
+        pub.close()

@@ -1,0 +1,73 @@
+"""Helpers for tests against the real RabbitMQ: rabbitmqctl, queue depth, forced closes."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+
+import pika
+
+from shared import topology
+
+
+def ctl(*args: str, timeout: float = 60) -> str:
+    """Run rabbitmqctl and return its output (raises on failure)."""
+    result = subprocess.run(["rabbitmqctl", "-q", *args], capture_output=True, text=True,
+                            timeout=timeout, check=True)
+    return result.stdout
+
+
+def close_connections(vhost: str, name_prefix: str) -> int:
+    """Force-close, as an operator would, the connections of `vhost` whose name starts so."""
+    out = ctl("--no-table-headers", "list_connections", "pid", "vhost", "client_properties")
+    closed = 0
+    for line in out.splitlines():
+        parts = line.split("\t", 2)
+        if len(parts) < 3 or parts[1] != vhost:
+            continue
+        match = re.search(r'\{"connection_name","([^"]*)"\}', parts[2])
+        if match and match.group(1).startswith(name_prefix):
+            try:
+                ctl("close_connection", parts[0], "closed by test")
+                closed += 1
+            except subprocess.CalledProcessError:
+                pass  # it closed on its own meanwhile
+    return closed
+
+
+def delete_topology(url: str) -> None:
+    conn = pika.BlockingConnection(pika.URLParameters(url))
+    try:
+        ch = conn.channel()
+        for spec in topology.QUEUES.values():
+            ch.queue_delete(spec.name)
+            ch.queue_delete(spec.dead_letter_queue)
+        ch.exchange_delete(topology.EXCHANGE)
+        ch.exchange_delete(topology.DEAD_LETTER_EXCHANGE)
+    finally:
+        conn.close()
+
+
+def queue_depth(url: str, queue: str) -> int:
+    """Messages ready in `queue` (declared passively: it must exist)."""
+    conn = pika.BlockingConnection(pika.URLParameters(url))
+    try:
+        return conn.channel().queue_declare(queue, passive=True).method.message_count
+    finally:
+        conn.close()
+
+
+def get_all(url: str, queue: str, limit: int = 1000) -> list[tuple[pika.BasicProperties, bytes]]:
+    """Take (and ack) up to `limit` messages from a queue."""
+    conn = pika.BlockingConnection(pika.URLParameters(url))
+    out = []
+    try:
+        ch = conn.channel()
+        for _ in range(limit):
+            method, props, body = ch.basic_get(queue, auto_ack=True)
+            if method is None:
+                break
+            out.append((props, body))
+    finally:
+        conn.close()
+    return out

@@ -1,0 +1,98 @@
+"""The kiosk page in headless Chromium: rate an official; queue offline, send when back."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+from werkzeug.serving import make_server
+
+from services.survey.app import create_app
+from services.survey.documents import Rating
+from shared.memory_bus import MemoryBus
+from tests.conftest import wait_for
+from tests.support.apps import make_settings, seed_directory, start
+
+CHROMIUM = "/usr/bin/chromium"
+ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+        "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture
+def served(mongo_url):
+    running = start(create_app, make_settings("survey", mongo_url), MemoryBus())
+    token = seed_directory(running.client)
+    server = make_server("127.0.0.1", 0, running.app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}", token
+    server.shutdown()
+    running.stop()
+
+
+@pytest.fixture
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        yield b
+        b.close()
+
+
+def ratings():
+    return list(Rating._get_collection().find())
+
+
+def test_citizen_rates_an_official_on_a_phone(served, browser):
+    base, token = served
+    page = browser.new_page(viewport={"width": 360, "height": 740})
+    page.goto(f"{base}/k/{token}")
+    assert page.locator("html").get_attribute("lang") == "vi"
+    page.get_by_role("radio", name="Cán bộ CB1").check()
+    page.get_by_role("radio", name="Hài lòng", exact=True).check()
+    page.get_by_role("textbox", name="Góp ý của bạn (không bắt buộc)").fill("Nhanh, chu đáo")
+    page.get_by_role("button", name="Gửi đánh giá").click()
+    page.get_by_role("heading", name="Cảm ơn bạn đã đánh giá!").wait_for()
+    docs = wait_for(ratings)
+    assert len(docs) == 1
+    assert (docs[0]["official"], docs[0]["overall"], docs[0]["comment"]) == \
+        ("CB1", 4, "Nhanh, chu đáo")
+
+
+def test_missing_overall_is_announced_not_sent(served, browser):
+    base, token = served
+    page = browser.new_page(viewport={"width": 360, "height": 740})
+    page.goto(f"{base}/k/{token}?lang=en")
+    page.get_by_role("button", name="Send rating").click()
+    status = page.get_by_role("status").first
+    assert "Please choose how satisfied you are." in status.inner_text()
+    assert ratings() == []
+
+
+def test_kiosk_offline_queues_and_sends_once_when_back(served, browser):
+    base, token = served
+    context = browser.new_context(viewport={"width": 800, "height": 1280})
+    page = context.new_page()
+    page.goto(f"{base}/k/{token}?kiosk=1")
+    context.set_offline(True)
+    page.get_by_role("radio", name="Rất không hài lòng").check()
+    page.get_by_role("button", name="Gửi đánh giá").click()
+    page.get_by_role("heading", name="Cảm ơn bạn đã đánh giá!").wait_for()
+    assert "sẽ tự động gửi khi có mạng" in page.locator("#thanks-text").inner_text()
+    # the page resets itself for the next citizen, the rating still waiting on the device
+    page.locator("#rating-form").wait_for(state="visible", timeout=15000)
+    assert page.locator("#pending-count").inner_text() == "1"
+    assert ratings() == []
+
+    context.set_offline(False)
+    docs = wait_for(ratings, timeout=20, message="the queued rating arrives")
+    assert [d["overall"] for d in docs] == [1]
+    wait_for(lambda: page.locator("#pending").is_hidden(), timeout=10)
+    # a reload (which flushes again) does not send it a second time
+    page.reload()
+    page.wait_for_timeout(1000)
+    assert len(ratings()) == 1
+    context.close()
