@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import copy
 import json
+import unicodedata
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -46,6 +47,19 @@ class StrictInteger(fields.Integer):
         if isinstance(value, bool):
             raise self.make_error("invalid")
         return super()._deserialize(value, attr, data, **kwargs)
+
+
+class TrimmedString(fields.String):
+    """A string with surrounding whitespace (including no-break spaces) removed before
+    its validators run, so "\u00a0" fails a minimum length instead of passing it."""
+
+    default_error_messages = {"control": "Must not contain control characters."}
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        text = super()._deserialize(value, attr, data, **kwargs).strip()
+        if any(unicodedata.category(c) == "Cc" for c in text):
+            raise self.make_error("control")
+        return text
 
 
 class PoisonMessage(ValueError):

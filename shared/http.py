@@ -9,7 +9,9 @@ from __future__ import annotations
 import functools
 import hashlib
 import hmac
+import json
 import logging
+import re
 import time
 import uuid
 from collections.abc import Callable
@@ -407,6 +409,32 @@ def _before_request():
                     f"Content-Type must be {' or '.join(accepted)}, not {mimetype or 'missing'}.",
                     slug="unsupported-content-type",
                 )
+            if accepted == JSON_TYPES:
+                _check_json_text(request.get_data(cache=True))
+
+
+# "\ud800" escapes: JSON allows them, Python decodes them, but a lone one cannot be
+# encoded as UTF-8, so no database or broker could store it.
+_SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F][0-9a-fA-F]{2}")
+
+
+def _check_json_text(raw: bytes) -> None:
+    """Refuse a JSON body that is not UTF-8 or holds an unpaired surrogate (RFC 8259 §8)."""
+    try:
+        raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise Problem(400, "The request body is not valid UTF-8.", slug="malformed-json") from None
+    if not _SURROGATE_ESCAPE.search(raw):
+        return
+    try:
+        value = json.loads(raw)
+    except ValueError:
+        return  # the body parser reports malformed JSON itself
+    try:
+        json.dumps(value, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError:
+        raise Problem(400, "The request body holds an unpaired UTF-16 surrogate escape.",
+                      slug="malformed-json") from None
 
 
 def _after_request(response: Response) -> Response:

@@ -12,7 +12,7 @@ from marshmallow import (
     validates_schema,
 )
 
-from shared.events import CODE, SCORE_1_5, StrictInteger
+from shared.events import CODE, SCORE_1_5, StrictInteger, TrimmedString
 
 RECEIPT = validate.Regexp(r"^[\w./:-]{1,64}$",
                           error="must be 1-64 letters, digits or . / : - _")
@@ -57,7 +57,7 @@ class RatingOut(Schema):
 
 
 class UnitIn(StrictSchema):
-    name = fields.String(required=True, validate=validate.Length(1, 300))
+    name = TrimmedString(required=True, validate=validate.Length(1, 300))
     parent = fields.String(load_default=None, allow_none=True, validate=CODE)
     emails = fields.List(fields.Email(), load_default=list, validate=validate.Length(max=20))
     webhook_url = fields.Url(load_default=None, allow_none=True, require_tld=False,
@@ -65,7 +65,6 @@ class UnitIn(StrictSchema):
 
     @post_load
     def _strip(self, data: dict, **kwargs) -> dict:
-        data["name"] = data["name"].strip()
         data["emails"] = list(dict.fromkeys(e.strip().lower() for e in data["emails"]))
         return data
 
@@ -81,9 +80,9 @@ class UnitOut(Schema):
 
 
 class OfficialIn(StrictSchema):
-    full_name = fields.String(required=True, validate=validate.Length(1, 300))
+    full_name = TrimmedString(required=True, validate=validate.Length(1, 300))
     unit = fields.String(required=True, validate=CODE)
-    position = fields.String(load_default=None, allow_none=True,
+    position = TrimmedString(load_default=None, allow_none=True,
                              validate=validate.Length(max=300))
     active = fields.Boolean(load_default=True)
 
@@ -100,7 +99,7 @@ class OfficialOut(Schema):
 
 class CounterIn(StrictSchema):
     unit = fields.String(required=True, validate=CODE)
-    label = fields.String(required=True, validate=validate.Length(1, 200))
+    label = TrimmedString(required=True, validate=validate.Length(1, 200))
     officials = fields.List(fields.String(validate=CODE), load_default=list,
                             validate=validate.Length(max=100))
 

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import json
+import unicodedata
 
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from services.survey.documents import Rating
+from tests.support.apps import ADMIN
 
 FIELDS = ["counter_token", "official", "overall", "factors", "comment", "receipt_code",
           "client_id", "extra"]
@@ -87,3 +89,47 @@ def test_valid_bodies_count_once_each(client, token):
         assert client.post("/api/v1/ratings", data=json.dumps(b),
                            content_type="application/json").status_code in (200, 201)
     assert Rating._get_collection().count_documents({}) == before + 5
+
+
+awkward_text = st.text(st.characters(categories=["Cs", "Cc", "Zs", "Zl", "L", "Nd"]),
+                       max_size=12)
+
+
+def test_no_awkward_directory_text_yields_a_5xx(client, token):
+    """Names made of no-break spaces, NULs or a lone UTF-16 surrogate escape: each
+    either stored as given (trimmed) or refused with problem+json, never a 500."""
+    @settings(max_examples=150, deadline=None,
+              suppress_health_check=[HealthCheck.function_scoped_fixture])
+    @given(text=awkward_text, target=st.sampled_from(["unit", "official", "counter"]))
+    @example(text="\u00a0", target="unit")
+    @example(text="\ud800", target="official")
+    @example(text="a\x00b", target="counter")
+    def check(text, target):
+        path, body = {
+            "unit": ("/api/v1/units/UX", {"name": text}),
+            "official": ("/api/v1/officials/CBX", {"full_name": text, "unit": "U1"}),
+            "counter": ("/api/v1/counters/QX", {"unit": "U1", "label": text}),
+        }[target]
+        r = client.put(path, data=json.dumps(body), content_type="application/json",
+                       headers=ADMIN)
+        assert r.status_code in ALLOWED, (body, r.get_data(as_text=True))
+        if r.status_code < 300:
+            stored = r.get_json()
+            field = {"unit": "name", "official": "full_name", "counter": "label"}[target]
+            assert stored[field] == text.strip() != ""
+            assert not any(unicodedata.category(c) in ("Cc", "Cs") for c in stored[field])
+        else:
+            assert r.mimetype == "application/problem+json"
+
+    check()
+
+
+def test_blank_or_unencodable_names_are_refused_and_change_nothing(client, token):
+    before = client.get("/api/v1/units/U1", headers=ADMIN).get_json()
+    for raw, status in [(b'{"name": "\\u00a0 "}', 422), (b'{"name": "\\ud800"}', 400),
+                        (b'{"name": "\xed\xa0\x80"}', 400), (b'{"name": "a\\u0000"}', 422)]:
+        r = client.put("/api/v1/units/U1", data=raw, content_type="application/json",
+                       headers=ADMIN)
+        assert r.status_code == status, (raw, r.get_data(as_text=True))
+        assert r.mimetype == "application/problem+json"
+    assert client.get("/api/v1/units/U1", headers=ADMIN).get_json() == before
