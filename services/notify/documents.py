@@ -45,6 +45,9 @@ class Deadline(Document):
     deleted = BooleanField(default=False)
     version = IntField(default=1)
     updated_at = DateTimeField()
+    # reminders planned at this save are those after it; done ones are marked when sent
+    scheduled_at = DateTimeField()
+    reminders_done = ListField(StringField())
     meta = {"db_alias": ALIAS, "collection": "deadlines"}
 
 

@@ -9,6 +9,12 @@ Job choices, on purpose:
   when it comes back (a reminder is never silently skipped);
 - `coalesce=True`: however many runs were missed, it runs once (never a burst of copies);
 - the sends themselves are claimed by key, so even a job run twice sends once.
+
+APScheduler removes a one-off job from its store when it hands the job to a thread, before
+the job has done anything; a process killed in between would lose that reminder. So the
+lease holder also reconciles (on taking the lease, then every minute): a reminder whose
+time has come, that was planned when the deadline was saved and is not marked done, runs
+now; a planned reminder or overdue run whose job is missing is scheduled again.
 Job functions are module-level (the job store keeps them by reference) and reach the
 running service through `bind()`.
 """
@@ -18,6 +24,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import threading
+import time
 import uuid
 from datetime import UTC, datetime, timedelta
 
@@ -26,7 +33,7 @@ from apscheduler.jobstores.mongodb import MongoDBJobStore
 from apscheduler.schedulers.background import BackgroundScheduler
 from pymongo.errors import DuplicateKeyError
 
-from services.notify.documents import Lease
+from services.notify.documents import Deadline, Lease
 from services.notify.service import NotifyService, parse_duration
 
 logger = logging.getLogger(__name__)
@@ -60,13 +67,15 @@ class Scheduler:
     """A BackgroundScheduler that runs jobs only while this process holds the lease."""
 
     def __init__(self, client, database: str, *, lease_ttl: float = 30.0,
-                 check_interval: float = 1.0):
+                 check_interval: float = 1.0, reconcile_interval: float = 60.0):
         self._store = MongoDBJobStore(client=client, database=database, collection="jobs")
         self.scheduler = BackgroundScheduler(jobstores={"default": self._store},
                                              job_defaults=JOB_DEFAULTS, timezone=UTC)
         self.holder = uuid.uuid4().hex
         self.lease_ttl = timedelta(seconds=lease_ttl)
         self._check_interval = check_interval
+        self._reconcile_interval = reconcile_interval
+        self._reconciled_at = 0.0
         self._stopping = threading.Event()
         self._thread: threading.Thread | None = None
         self.active = False
@@ -113,6 +122,9 @@ class Scheduler:
                 logger.info("scheduler %s holds the lease: running jobs", self.holder[:8])
                 self.scheduler.resume()
                 self.active = True
+                self._reconcile_soon()
+            elif held and time.monotonic() - self._reconciled_at >= self._reconcile_interval:
+                self._reconcile_soon()
             elif held:
                 # jobs may have been added by another process: look at the store again
                 self.scheduler.wakeup()
@@ -135,6 +147,41 @@ class Scheduler:
         doc = coll.find_one({"_id": LEASE_ID})
         return bool(doc) and doc["holder"] == self.holder
 
+    def _reconcile_soon(self) -> None:
+        self._reconciled_at = time.monotonic()
+        try:
+            self.reconcile()
+        except Exception:
+            logger.exception("reconciling deadlines with their jobs failed")
+
+    def reconcile(self, now: datetime | None = None) -> list[str]:
+        """Run reminders that are due but neither done nor scheduled (a crash took their
+        job) and schedule again what is planned but missing; return the job ids touched."""
+        now = now or datetime.now(UTC)
+        touched = []
+        for deadline in Deadline._get_collection().find({"deleted": False}):
+            due = deadline["due_at"].replace(tzinfo=UTC)
+            since = (deadline.get("scheduled_at") or deadline.get("updated_at") or now)
+            since = since.replace(tzinfo=UTC)
+            done = set(deadline.get("reminders_done") or [])
+            for offset in deadline.get("remind_before") or []:
+                job_id = f"reminder:{deadline['_id']}:{offset}"
+                when = due - parse_duration(offset)
+                if when <= since or offset in done or due <= now:
+                    continue  # not planned, sent already, or too late to remind
+                if self.scheduler.get_job(job_id) is None:
+                    self._add_reminder(deadline["_id"], offset, max(when, now))
+                    touched.append(job_id)
+                    logger.warning("reminder %s had no job (a crash?): %s", job_id,
+                                   "sending now" if when <= now else "scheduled again")
+            overdue_id = f"overdue:{deadline['_id']}"
+            if self.scheduler.get_job(overdue_id) is None:
+                self._add_overdue(deadline["_id"], due)
+                touched.append(overdue_id)
+        if touched:
+            self.scheduler.wakeup()
+        return touched
+
     def _release(self) -> None:
         with contextlib.suppress(Exception):
             Lease._get_collection().delete_one({"_id": LEASE_ID, "holder": self.holder})
@@ -150,17 +197,22 @@ class Scheduler:
             when = deadline["due_at"] - parse_duration(offset)
             if when <= now:
                 continue  # that reminder's time is past at (re)scheduling: not sent late
-            self.scheduler.add_job(
-                "services.notify.scheduling:run_reminder", "date", run_date=when,
-                args=[deadline["_id"], offset], id=f"reminder:{deadline['_id']}:{offset}",
-                replace_existing=True, misfire_grace_time=None, coalesce=True)
+            self._add_reminder(deadline["_id"], offset, when)
             planned.append(when.isoformat())
+        self._add_overdue(deadline["_id"], deadline["due_at"])
+        return planned
+
+    def _add_reminder(self, deadline_id: str, offset: str, when: datetime) -> None:
+        self.scheduler.add_job(
+            "services.notify.scheduling:run_reminder", "date", run_date=when,
+            args=[deadline_id, offset], id=f"reminder:{deadline_id}:{offset}",
+            replace_existing=True, misfire_grace_time=None, coalesce=True)
+
+    def _add_overdue(self, deadline_id: str, due: datetime) -> None:
         self.scheduler.add_job(
             "services.notify.scheduling:run_overdue", "interval", days=1,
-            start_date=deadline["due_at"], args=[deadline["_id"]],
-            id=f"overdue:{deadline['_id']}", replace_existing=True, misfire_grace_time=None,
-            coalesce=True)
-        return planned
+            start_date=due, args=[deadline_id], id=f"overdue:{deadline_id}",
+            replace_existing=True, misfire_grace_time=None, coalesce=True)
 
     def cancel_deadline(self, deadline_id: str) -> None:
         for job in self.scheduler.get_jobs():

@@ -89,6 +89,9 @@ class NotifyService:
             created += self.sender.notify_unit(
                 f"deadline.reminder|{deadline_id}|{unit}|{offset}", "deadline.reminder", unit,
                 context, data, deadline=deadline_id)
+        # every unit's reminder is claimed: the scheduler's reconcile leaves this one alone
+        Deadline._get_collection().update_one({"_id": deadline_id},
+                                              {"$addToSet": {"reminders_done": offset}})
         return created
 
     def send_overdue(self, deadline_id: str, now: datetime | None = None) -> list[str]:

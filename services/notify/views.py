@@ -39,12 +39,13 @@ def save_deadline(deadline_id: str, body: dict) -> tuple[dict, bool, list[str]]:
     existing = coll.find_one({"_id": deadline_id})
     doc = {"title": body["title"], "due_at": body["due_at"].astimezone(UTC),
            "units": body["units"], "remind_before": body["remind_before"],
-           "escalate_to": body.get("escalate_to"), "deleted": False,
-           "updated_at": datetime.now(UTC)}
+           "escalate_to": body.get("escalate_to"), "deleted": False}
+    now = datetime.now(UTC)
+    doc["updated_at"] = doc["scheduled_at"] = now
     result = coll.find_one_and_update({"_id": deadline_id},
                                       {"$set": doc, "$inc": {"version": 1}},
                                       upsert=True, return_document=True)
-    planned = _ctx().scheduler.schedule_deadline(result)
+    planned = _ctx().scheduler.schedule_deadline(result, now=now)
     created = existing is None or existing.get("deleted", False)
     return result, created, planned
 

@@ -3,6 +3,7 @@ restarts and a second scheduler; the built-in calendar."""
 
 from __future__ import annotations
 
+import threading
 import time
 from datetime import UTC, datetime, timedelta
 
@@ -160,6 +161,69 @@ def test_a_reminder_due_while_notify_was_down_is_sent_once_after_the_restart(
         assert len(reminders(smtp)) == 1
     finally:
         again.stop()
+
+
+def test_notify_killed_after_its_job_left_the_store_still_reminds_once(
+        notify_settings, smtp, monkeypatch):
+    """The worst moment to die: APScheduler has taken the one-off reminder job out of its
+    store and handed it to a thread, and nothing is claimed yet. The next scheduler to take
+    the lease finds the reminder due, not done and without a job, and sends it, once."""
+    from services.notify.documents import Lease
+    from services.notify.service import NotifyService
+
+    first = start(create_app, notify_settings, MemoryBus())
+    deliver(first, unit("U1", emails=["u1@example.vn"]))
+    entered, release = threading.Event(), threading.Event()
+
+    def dies(self, deadline_id, offset, now=None):
+        entered.set()
+        release.wait(30)
+        raise RuntimeError("killed: nothing after this point runs")
+
+    monkeypatch.setattr(NotifyService, "send_reminders", dies)
+    due = datetime.now(UTC) + timedelta(seconds=6)
+    assert put(first.client, "crash", body(due, remind=("PT4S",))).status_code == 201
+    dead = first.app.extensions["notify"].scheduler
+    try:
+        wait_for(entered.is_set, timeout=15, message="the reminder job started")
+        assert dead.scheduler.get_job("reminder:crash:PT4S") is None  # out of the store
+        # SIGKILL: the process stops acting and releases nothing; its lease runs out
+        dead._stopping.set()
+        dead.scheduler.shutdown(wait=False)
+        Lease._get_collection().update_one(
+            {}, {"$set": {"expires_at": datetime.now(UTC) - timedelta(seconds=1)}})
+        monkeypatch.undo()
+        assert smtp.messages == []
+        again = start(create_app, notify_settings, MemoryBus())
+        fast_retries(again)
+        try:
+            wait_for(lambda: reminders(smtp), timeout=15, message="the reminder after the crash")
+            time.sleep(1.5)
+            assert len(reminders(smtp)) == 1
+            assert again.app.extensions["notify"].scheduler.reconcile() == []  # nothing left
+            time.sleep(1)
+            assert len(reminders(smtp)) == 1
+        finally:
+            again.stop()
+    finally:
+        release.set()
+        first.stop()
+
+
+def test_reconcile_schedules_again_what_a_crash_after_saving_left_unscheduled(units):
+    """Killed between saving a deadline and adding its jobs: the reconcile adds them, at
+    their planned times, and leaves alone reminders that were already past at the save."""
+    due = (datetime.now(UTC) + timedelta(days=10)).replace(microsecond=0)
+    assert put(units.client, "late-jobs", body(due, remind=("P3D", "P20D"))).status_code == 201
+    sched = units.app.extensions["notify"].scheduler
+    for job_id in ("reminder:late-jobs:P3D", "overdue:late-jobs"):
+        sched.scheduler.remove_job(job_id)
+    touched = sched.reconcile()
+    assert sorted(touched) == ["overdue:late-jobs", "reminder:late-jobs:P3D"]
+    assert sched.scheduler.get_job("reminder:late-jobs:P3D").next_run_time == due - timedelta(
+        days=3)
+    assert sched.scheduler.get_job("reminder:late-jobs:P20D") is None  # past when saved
+    assert sched.reconcile() == []
 
 
 def test_two_schedulers_at_once_send_once(units, smtp):
