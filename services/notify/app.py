@@ -19,7 +19,7 @@ from services.notify.views import BLUEPRINTS, save_deadline
 from shared import db, topology
 from shared.config import Settings
 from shared.http import add_readiness_check, runtime_of
-from shared.runtime import component_ready
+from shared.runtime import Part, component_ready
 
 logger = logging.getLogger(__name__)
 
@@ -49,10 +49,13 @@ def install(app: Flask, api, settings: Settings, bus) -> NotifyContext:
     runtime = runtime_of(app)
     runtime.add("notify.db", dbinit)
     runtime.add("notify.sender", sender)
-    runtime.add("notify.scheduler", scheduler)
-    runtime.add("notify.consumer", consumer)
+    runtime.add("notify.jobs", Part(scheduler.start_store, scheduler.stop))
+    runtime.add("notify.scheduler", Part(scheduler.start_lease, scheduler.stop_lease),
+                background=True)
+    runtime.add("notify.consumer", consumer, background=True)
     add_readiness_check(app, "notify.database", lambda: dbinit.ready)
-    add_readiness_check(app, "notify.broker", lambda: component_ready(consumer))
+    add_readiness_check(app, "notify.broker", lambda: not runtime.is_running(
+        "notify.consumer") or component_ready(consumer))
     ctx = NotifyContext(settings=settings, consumer=consumer, sender=sender, service=service,
                         scheduler=scheduler)
     app.extensions["notify"] = ctx

@@ -83,18 +83,33 @@ class Scheduler:
     # --- lifecycle and lease ------------------------------------------------------------
 
     def start(self) -> None:
+        self.start_store()
+        self.start_lease()
+
+    def start_store(self) -> None:
+        """Open the job store (paused): enough to add and remove jobs, runs none."""
         self._start_scheduler()
+
+    def start_lease(self) -> None:
+        """Compete for the lease; while held, run the jobs."""
         self._stopping.clear()
         self._thread = threading.Thread(target=self._lease_loop, daemon=True,
                                         name="notify-lease")
         self._thread.start()
 
     def stop(self, timeout: float = 10.0) -> None:
+        self.stop_lease(timeout)
+        if self.scheduler.running:
+            self.scheduler.shutdown(wait=False)
+
+    def stop_lease(self, timeout: float = 10.0) -> None:
         self._stopping.set()
         if self._thread is not None:
             self._thread.join(timeout)
-        if self.scheduler.running:
-            self.scheduler.shutdown(wait=False)
+            self._thread = None
+        if self.active and self.scheduler.running:
+            self.scheduler.pause()
+        self.active = False
         self._release()
 
     def _start_scheduler(self) -> bool:

@@ -45,11 +45,11 @@ def install(app: Flask, api, settings: Settings, bus) -> ScoringContext:
     runtime.add("scoring.db", dbinit)
     runtime.add("scoring.publisher", publisher)
     runtime.add("scoring.relay", relay)
-    runtime.add("scoring.refresher", refresher)
-    runtime.add("scoring.consumer", consumer)
+    runtime.add("scoring.refresher", refresher, background=True)
+    runtime.add("scoring.consumer", consumer, background=True)
     add_readiness_check(app, "scoring.database", lambda: dbinit.ready)
-    add_readiness_check(app, "scoring.broker",
-                        lambda: component_ready(consumer) and component_ready(publisher))
+    add_readiness_check(app, "scoring.broker", lambda: component_ready(publisher) and (
+        not runtime.is_running("scoring.consumer") or component_ready(consumer)))
     ctx = ScoringContext(settings=settings, store=store, consumer=consumer,
                          refresher=refresher, relay=relay)
     app.extensions["scoring"] = ctx

@@ -108,6 +108,8 @@ class Refresher:
         self._thread: threading.Thread | None = None
         self._last_scan = float("-inf")
         self.recompute_all_requested = threading.Event()
+        self._config_version: int | None = None
+        self._poll = 2.0  # how soon a configuration saved by another process is seen
 
     @property
     def pending(self) -> int:
@@ -141,7 +143,7 @@ class Refresher:
     def run_once(self, full_scan: bool = False) -> int:
         """Recompute what changed; return how many scores changed."""
         with self._pass_lock:
-            if self.recompute_all_requested.is_set():
+            if self._config_changed() or self.recompute_all_requested.is_set():
                 self.recompute_all_requested.clear()
                 return self._recompute_all()
             with self._lock:
@@ -152,6 +154,12 @@ class Refresher:
             changed = self._recompute(self._targets(buckets))
             self._store.mark_clean(buckets)
             return changed
+
+    def _config_changed(self) -> bool:
+        """True once after the configuration changed, whichever process changed it."""
+        _, version = self._store.config()
+        seen, self._config_version = self._config_version, version
+        return seen is not None and seen != version
 
     def _targets(self, buckets: list[dict]) -> tuple[set, set]:
         officials: set[tuple[str, str]] = set()
@@ -224,6 +232,8 @@ class Refresher:
                 logger.exception("score refresher failed; retrying")
                 self._stopping.wait(1.0)
                 continue
-            self._wake.wait(self._scan_interval)  # until something changes, or a scan is due
+            # until something changes here, a scan is due, or it is time to look whether
+            # another process saved a new configuration
+            self._wake.wait(min(self._scan_interval, self._poll))
             # then let a burst gather: many ratings of one official, one recompute
             self._stopping.wait(self._interval)

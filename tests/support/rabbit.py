@@ -71,3 +71,12 @@ def get_all(url: str, queue: str, limit: int = 1000) -> list[tuple[pika.BasicPro
     finally:
         conn.close()
     return out
+
+
+def consumer_count(url: str, queue: str) -> int:
+    """Consumers attached to `queue` (declared passively: it must exist)."""
+    conn = pika.BlockingConnection(pika.URLParameters(url))
+    try:
+        return conn.channel().queue_declare(queue, passive=True).method.consumer_count
+    finally:
+        conn.close()
