@@ -228,7 +228,7 @@ def make_event(
     schema = DATA_SCHEMAS.get(type)
     if schema is None:
         raise ValueError(f"unknown event type {type!r}")
-    wire = json.loads(json.dumps(data, default=_json_default))
+    wire = json_safe(data)
     errors = schema.validate(wire)
     if errors:
         raise ValueError(f"invalid {type} data: {errors}")
@@ -259,6 +259,11 @@ def load_event(body: bytes) -> Event:
     if not isinstance(doc, dict):
         raise PoisonMessage("not a JSON object")
     return event_from_dict(doc)
+
+
+def json_safe(value: Any) -> Any:
+    """`value` with datetimes (as UTC ISO 8601) and UUIDs turned into JSON strings."""
+    return json.loads(json.dumps(value, default=_json_default))
 
 
 def _json_default(value: Any) -> Any:

@@ -30,6 +30,7 @@ from services.notify.channels import EmailChannel, NotConfigured, SendFailed, We
 from services.notify.documents import Notification, UnitContact
 from services.notify.render import render
 from shared import metrics
+from shared.events import json_safe
 
 logger = logging.getLogger(__name__)
 
@@ -62,6 +63,7 @@ class Sender:
         context = {"unit": about_unit or unit, "unit_name": contact.get("name", unit),
                    "recipient_name": contact.get("name", unit), **context}
         subject, text, html = render(kind, context)
+        data = json_safe(data)  # the webhook's JSON body carries it
         channels = []
         if contact.get("emails"):
             channels.append(("email", "; ".join(contact["emails"])))

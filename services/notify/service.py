@@ -19,6 +19,7 @@ from services.notify.documents import (
     UnitContact,
 )
 from services.notify.sender import Sender
+from shared.periods import parse_period
 
 logger = logging.getLogger(__name__)
 
@@ -193,9 +194,16 @@ class NotifyService:
             "$push": {"seen": {"$each": ids, "$slice": -500}}})
         return created
 
-    def on_score(self, data: dict) -> list[str]:
+    def on_score(self, data: dict, now: datetime | None = None) -> list[str]:
         """Alert a unit when an official's conduct index falls below 50, or the unit's citizen
-        satisfaction below 80%: once per crossing, again only after a recovery."""
+        satisfaction below 80%: once per crossing, again only after a recovery.
+
+        Only for the periods running now (this month, quarter and year): a score of a past
+        period that moves with a late event, or of a later month of the year that the
+        year's peer reviews already fill, is reported, not alerted."""
+        start, end = parse_period(data["period"]).bounds(self.tz)
+        if not start <= (now or datetime.now(UTC)) < end:
+            return []
         score = data["score"]
         if data.get("scope") == "unit":
             value = (score.get("citizen") or {}).get("satisfaction_rate")

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
 
 from shared import events as ev
 from shared import topology
@@ -29,8 +30,13 @@ def rating(official_code, overall, *, unit_code="U1", comment=None, when=None, r
         "submitted_at": when or datetime.now(UTC)}, source="/test", id=f"rating-{rid}")
 
 
+def this_year() -> str:
+    return str(datetime.now(ZoneInfo("Asia/Ho_Chi_Minh")).year)
+
+
 def score(official_code=None, *, conduct=None, unit_code=None, satisfaction=None,
-          period="2026"):
+          period=None):
+    period = period or this_year()
     if official_code:
         data = {"scope": "official", "official": official_code, "unit": unit_code,
                 "period": period, "score": {"conduct_index": conduct}}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -11,7 +12,15 @@ from services.notify.channels import signature, verify_signature
 from shared.memory_bus import MemoryBus
 from tests.conftest import wait_for
 from tests.notify.conftest import SECRET, fast_retries
-from tests.notify.helpers import deliver, notifications, official, rating, score, unit
+from tests.notify.helpers import (
+    deliver,
+    notifications,
+    official,
+    rating,
+    score,
+    this_year,
+    unit,
+)
 from tests.support.apps import ADMIN, make_settings, start
 from tests.support.receivers import WebhookReceiver
 
@@ -67,6 +76,33 @@ def test_score_alerts_fire_once_per_crossing(people, smtp):
     subjects = [m["Subject"] for m in smtp.messages]
     assert sum("dưới 50" in s for s in subjects) == 2
     assert sum("dưới 80%" in s for s in subjects) == 1
+
+
+def test_score_alerts_only_for_the_periods_running_now(people, smtp):
+    year = int(this_year())
+    month = datetime.now(ZoneInfo("Asia/Ho_Chi_Minh")).month
+    deliver(people, score("CB1", conduct=20.0, period=str(year - 1)),  # a past year
+            score("CB1", conduct=20.0, period=str(year + 1)),  # a later one
+            score("CB1", conduct=20.0, period=f"{year}-{month:02d}"),  # this month
+            score(unit_code="U1", satisfaction=50.0, period=f"{year - 1}-12"))
+    assert [n["data"]["period"] for n in notifications(kind="score.alert")] == [
+        f"{year}-{month:02d}"]
+
+
+def test_a_score_alert_reaches_a_webhook_with_its_data_as_json(notify_settings, smtp, hook):
+    running = start(create_app, notify_settings, MemoryBus())
+    fast_retries(running)
+    try:
+        deliver(running, unit("U1", webhook=hook.url), official("CB1", "U1"),
+                score("CB1", conduct=30.0))
+        wait_for(settled)
+        [sent] = notifications(kind="score.alert")
+        assert sent["status"] == "sent", sent["errors"]
+        [payload] = hook.received
+        assert payload["kind"] == "score.alert" and payload["data"]["threshold"] == 50
+        assert datetime.fromisoformat(payload["data"]["computed_at"]).tzinfo is not None
+    finally:
+        running.stop()
 
 
 def test_webhook_failing_twice_then_succeeding_is_delivered_once(notify_settings, smtp):

@@ -1,0 +1,134 @@
+"""The README's flows across the three services as OS processes on the real broker, with a
+real SMTP server and webhook receiver: the administrator builds the directory and a
+deadline, citizens rate, colleagues review, and scores and notifications come out, each
+notification once, each one received exactly as often as the log says it was sent."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+import requests
+
+from tests.conftest import wait_for
+from tests.support.apps import ADMIN, ADMIN_TOKEN
+from tests.support.procs import ServiceProcess, free_port
+from tests.support.receivers import SmtpServer, WebhookReceiver
+
+pytestmark = [pytest.mark.rabbitmq, pytest.mark.slow]
+SECRET = "whole-system-webhook-secret"
+COLLEAGUES = ["CB2", "CB3", "CB4"]
+
+
+def notifications(base: str, **query) -> list[dict]:
+    r = requests.get(f"{base}/api/v1/notifications", params={"per_page": 500, **query},
+                     headers=ADMIN, timeout=5)
+    assert r.status_code == 200, r.text
+    return r.json()
+
+
+def test_directory_ratings_reviews_scores_and_alerts(fresh_rabbit_url):
+    smtp, hook = SmtpServer().start(), WebhookReceiver(SECRET).start()
+    env = {"AMQP_URL": fresh_rabbit_url, "ADMIN_TOKEN": ADMIN_TOKEN, "SMTP_URL": smtp.url,
+           "WEBHOOK_SECRET": SECRET, "LOG_LEVEL": "WARNING"}
+    survey = ServiceProcess("services.survey", env, free_port())
+    scoring = ServiceProcess("services.scoring", env, free_port())
+    notify = ServiceProcess("services.notify", env, free_port())
+    procs = [survey, scoring, notify]
+    try:
+        for p in procs:
+            p.wait_ready()
+        s, n = f"{survey.base}/api/v1", f"{notify.base}/api/v1"
+        year = str(datetime.now(ZoneInfo("Asia/Ho_Chi_Minh")).year)
+
+        # the administrator: directory, a counter, a review window, a deadline
+        assert requests.put(f"{s}/units/U1", headers=ADMIN, timeout=5, json={
+            "name": "Phường Bến Nghé", "emails": ["vanthu@example.vn"],
+            "webhook_url": hook.url}).status_code == 201
+        for code, name in [("CB1", "Phạm Thị B"), ("CB2", "Lê Văn C"), ("CB3", "Trần Thị D"),
+                           ("CB4", "Võ Văn E")]:
+            assert requests.put(f"{s}/officials/{code}", headers=ADMIN, timeout=5, json={
+                "full_name": name, "unit": "U1"}).status_code == 201
+        counter = requests.put(f"{s}/counters/Q1", headers=ADMIN, timeout=5, json={
+            "unit": "U1", "label": "Quầy 1", "officials": ["CB1"]}).json()
+        now = datetime.now(UTC)
+        assert requests.put(f"{s}/review-windows/{year}", headers=ADMIN, timeout=5, json={
+            "opens_at": (now - timedelta(hours=1)).isoformat(),
+            "closes_at": (now + timedelta(days=1)).isoformat()}).status_code == 201
+        due = datetime.now(UTC) + timedelta(seconds=12)
+        r = requests.put(f"{n}/deadlines/bao-cao", headers=ADMIN, timeout=5, json={
+            "title": "Báo cáo kết quả đánh giá", "due_at": due.isoformat(), "units": ["U1"],
+            "remind_before": ["PT6S"]})
+        assert r.status_code == 201, r.text
+
+        # citizens: three unhappy ratings of CB1 at the counter
+        for overall in (1, 2, 1):
+            assert requests.post(f"{s}/ratings", timeout=5, json={
+                "counter_token": counter["token"], "official": "CB1", "overall": overall,
+                "comment": "Chờ lâu", "client_id": str(uuid.uuid4())}).status_code == 201
+        # colleagues: three peer reviews of CB1
+        for code in COLLEAGUES:
+            token = requests.post(f"{s}/officials/{code}/tokens", headers=ADMIN,
+                                  timeout=5).json()["token"]
+            r = requests.put(f"{s}/peer-reviews/{year}/CB1", timeout=5,
+                             headers={"Authorization": f"Bearer {token}"},
+                             json={"scores": dict.fromkeys(
+                                 ["discipline", "conduct", "ethics", "dress", "participation"],
+                                 2)})
+            assert r.status_code == 201, r.text
+
+        # scores
+        def score():
+            r = requests.get(f"{scoring.base}/api/v1/scores/officials/CB1?period={year}",
+                             headers=ADMIN, timeout=5)
+            body = r.json() if r.status_code == 200 else None
+            if body and body["citizen"]["count"] == 3 and body["peer"]["count"] == 3:
+                return body
+            return None
+
+        body = wait_for(score, timeout=30, message="CB1's score from ratings and reviews")
+        assert body["citizen"]["mean"] == 1.33 and body["citizen"]["satisfaction_rate"] == 0.0
+        assert set(body["peer"]["criteria"].values()) == {2.0}
+        low, high = sorted([body["citizen"]["index"], body["peer"]["index"]])
+        assert low <= body["conduct_index"] <= high
+        unit = requests.get(f"{scoring.base}/api/v1/scores/units/U1?period={year}",
+                            headers=ADMIN, timeout=5).json()
+        assert unit["officials"][0]["official"] == "CB1"
+
+        # notifications: the reminder at its time, one rating alert (the later ratings fold
+        # into the next hour's), the unit's satisfaction crossing 80% once per period
+        wait_for(lambda: any(m["Subject"].startswith("[Nhắc hạn]") for m in smtp.messages),
+                 timeout=30, message="the deadline reminder")
+        time.sleep(3)  # let anything that would come twice arrive
+        wait_for(lambda: not notifications(notify.base, status="pending"), timeout=20)
+        log = notifications(notify.base)
+        by_kind: dict[tuple[str, str], int] = {}
+        for item in log:
+            by_kind[(item["kind"], item["channel"])] = by_kind.get(
+                (item["kind"], item["channel"]), 0) + 1
+        assert by_kind[("deadline.reminder", "email")] == 1
+        assert by_kind[("deadline.reminder", "webhook")] == 1
+        assert by_kind[("rating.alert", "email")] == 1
+        assert by_kind[("rating.alert", "webhook")] == 1
+        unit_alerts = [i for i in log if i["kind"] == "score.alert" and "|unit:U1|" in i["id"]]
+        assert len(unit_alerts) == 6  # this year, quarter and month; email and webhook
+        # CB1's conduct: alerted for the periods running now only, once each per channel
+        official_alerts = [i for i in log if "|official:CB1|" in i["id"]]
+        assert len(official_alerts) in (0, 6)
+        assert (len(official_alerts) == 6) == (body["conduct_index"] < 50)
+        assert {i["status"] for i in log} == {"sent"}, [
+            (i["id"], i["errors"]) for i in log if i["status"] != "sent"]
+        # what the log says was sent is what arrived, exactly
+        assert len(smtp.messages) == sum(1 for i in log if i["channel"] == "email")
+        assert len(hook.received) == sum(1 for i in log if i["channel"] == "webhook")
+        assert hook.bad_signatures == 0
+        alert = next(m for m in smtp.messages if m["Subject"].startswith("[Cảnh báo] Người dân"))
+        assert "Phạm Thị B" in alert["Subject"] and alert["To"] == "vanthu@example.vn"
+    finally:
+        codes = [p.stop() for p in procs]
+        smtp.stop()
+        hook.stop()
+    assert codes == [0, 0, 0]
