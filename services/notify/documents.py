@@ -67,9 +67,11 @@ class Notification(Document):
     kind = StringField(required=True)
     unit = StringField(required=True)
     deadline = StringField()
-    channel = StringField(required=True)  # "email" or "webhook"
+    channel = StringField(required=True)  # "email", "webhook" (or "directory" while waiting)
     recipient = StringField()
-    status = StringField(required=True)  # pending, sent, failed, skipped
+    # waiting (for the unit's directory record), pending, sent, failed, skipped
+    status = StringField(required=True)
+    to_unit = StringField()
     attempts = IntField(default=0)
     errors = ListField(StringField())
     subject = StringField()
@@ -81,7 +83,7 @@ class Notification(Document):
     next_attempt_at = DateTimeField()
     meta = {"db_alias": ALIAS, "collection": "notifications",
             "indexes": [("unit", "-created_at"), "deadline", "kind",
-                        ("status", "next_attempt_at")]}
+                        ("status", "next_attempt_at"), ("status", "to_unit")]}
 
 
 class AlertState(Document):

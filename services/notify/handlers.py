@@ -30,6 +30,7 @@ def apply_unit_upserted(event: Event, *, service) -> None:
         "name": d["name"], "parent": d.get("parent"), "emails": d["emails"],
         "webhook_url": d.get("webhook_url"), "version": d["version"],
         "updated_at": d["updated_at"]})
+    service.sender.resolve_waiting(d["code"])
 
 
 def apply_official_upserted(event: Event, *, service) -> None:

@@ -67,7 +67,7 @@ class NotificationQuery(StrictSchema):
     kind = fields.String(load_default=None, validate=validate.OneOf(
         ["deadline.reminder", "deadline.overdue", "rating.alert", "score.alert"]))
     status = fields.String(load_default=None, validate=validate.OneOf(
-        ["pending", "sent", "failed", "skipped"]))
+        ["waiting", "pending", "sent", "failed", "skipped"]))
     page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=100000))
     per_page = fields.Integer(load_default=50, validate=validate.Range(min=1, max=500))
 

@@ -57,9 +57,17 @@ class Sender:
     # --- creating ---------------------------------------------------------------------
 
     def notify_unit(self, key: str, kind: str, unit: str, context: dict, data: dict, *,
-                    deadline: str | None = None, about_unit: str | None = None) -> list[str]:
-        """Create (once per key and channel) a notification to each channel of `unit`."""
-        contact = UnitContact._get_collection().find_one({"_id": unit}) or {}
+                    deadline: str | None = None, about_unit: str | None = None,
+                    wait_for_directory: bool = False) -> list[str]:
+        """Create (once per key and channel) a notification to each channel of `unit`.
+
+        With `wait_for_directory`, a unit notify has not heard of yet (its directory event
+        is still on the way) gets one `waiting` notification, turned into the real ones by
+        `resolve_waiting` when the unit arrives, instead of being skipped."""
+        contact = UnitContact._get_collection().find_one({"_id": unit})
+        if contact is None and wait_for_directory:
+            return self._wait(key, kind, unit, context, data, deadline, about_unit)
+        contact = contact or {}
         context = {"unit": about_unit or unit, "unit_name": contact.get("name", unit),
                    "recipient_name": contact.get("name", unit), **context}
         subject, text, html = render(kind, context)
@@ -91,6 +99,31 @@ class Sender:
                 metrics.NOTIFICATIONS.labels(kind, channel, "skipped").inc()
             else:
                 self.submit(nid)
+        return created
+
+    def _wait(self, key, kind, unit, context, data, deadline, about_unit) -> list[str]:
+        nid = f"{key}|directory"
+        with contextlib.suppress(DuplicateKeyError):
+            Notification._get_collection().insert_one({
+                "_id": nid, "kind": kind, "unit": about_unit or unit, "to_unit": unit,
+                "deadline": deadline, "channel": "directory", "recipient": None,
+                "status": "waiting", "attempts": 0, "created_at": datetime.now(UTC),
+                "errors": [f"unit {unit} is not known yet: waiting for its directory record"],
+                "subject": "", "key": key, "context": context, "data": json_safe(data),
+                "about_unit": about_unit})
+            logger.info("%s for %s waits for the unit's directory record", kind, unit)
+            return [nid]
+        return []
+
+    def resolve_waiting(self, unit: str) -> list[str]:
+        """The unit is known now: send what waited for it (each once, by its claim keys)."""
+        coll = Notification._get_collection()
+        created = []
+        for doc in coll.find({"status": "waiting", "to_unit": unit}).sort("created_at", 1):
+            created += self.notify_unit(doc["key"], doc["kind"], unit, doc["context"],
+                                        doc["data"], deadline=doc.get("deadline"),
+                                        about_unit=doc.get("about_unit"))
+            coll.delete_one({"_id": doc["_id"], "status": "waiting"})
         return created
 
     # --- delivering -------------------------------------------------------------------

@@ -187,7 +187,7 @@ class NotifyService:
         }
         created = self.sender.notify_unit(key_base, "rating.alert", unit, context,
                                           {"official": official, "ratings": ratings,
-                                           "window": window})
+                                           "window": window}, wait_for_directory=True)
         coll.update_one({"_id": subject}, {
             "$set": {"last_sent_at": now},
             "$unset": {f"pending.{i}": "" for i in ids if i in (state.get("pending") or {})},
@@ -235,7 +235,8 @@ class NotifyService:
         # the n-th fall below the threshold: a redelivered event cannot make it n+1
         return self.sender.notify_unit(f"score.alert|{key}|{flipped['crossings']}",
                                        "score.alert", unit,
-                                       context, {**data, "threshold": threshold})
+                                       context, {**data, "threshold": threshold},
+                                       wait_for_directory=True)
 
 
 def _human(delta: timedelta) -> str:

@@ -78,6 +78,22 @@ def test_score_alerts_fire_once_per_crossing(people, smtp):
     assert sum("dưới 80%" in s for s in subjects) == 1
 
 
+def test_an_alert_for_a_unit_not_known_yet_waits_for_its_directory_record(notify, smtp):
+    """The rating's event overtook its unit's: the alert waits, then goes once."""
+    deliver(notify, rating("CB9", 1, unit_code="U9", comment="Chờ quá lâu"))
+    [waiting] = notifications(kind="rating.alert")
+    assert waiting["status"] == "waiting" and smtp.messages == []
+    r = notify.client.get("/api/v1/notifications?status=waiting", headers=ADMIN)
+    assert r.status_code == 200 and len(r.get_json()) == 1
+    deliver(notify, unit("U9", emails=["u9@example.vn"]))
+    wait_for(lambda: len(smtp.messages) == 1, message="the alert once the unit is known")
+    assert [n["status"] for n in notifications(kind="rating.alert")] == ["sent"]
+    deliver(notify, unit("U9", emails=["u9@example.vn"], version=2))  # and again: nothing
+    wait_for(settled)
+    assert len(smtp.messages) == 1
+    assert "Chờ quá lâu" in smtp.messages[0].get_body(("plain",)).get_content()
+
+
 def test_score_alerts_only_for_the_periods_running_now(people, smtp):
     year = int(this_year())
     month = datetime.now(ZoneInfo("Asia/Ho_Chi_Minh")).month
