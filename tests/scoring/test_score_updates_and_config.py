@@ -67,6 +67,20 @@ def test_config_change_applies_to_reads_and_republishes(scoring):
                               headers=ADMIN).get_json()["prior_weight"] == 0
 
 
+def test_a_config_saved_by_another_process_is_applied_and_republished(scoring):
+    """With several workers the PUT may land in a worker that does not run the refresher:
+    the one that does sees the new version in the database and recomputes."""
+    from services.scoring.domain import ScoringConfig
+
+    deliver(scoring, official("CB1"), rating("CB1", 5))
+    wait_for(lambda: latest(scoring, "official", "CB1", "2026"))
+    scoring.runtime.get("scoring.refresher").run_once()  # has seen the current version
+    store = scoring.app.extensions["scoring"].store
+    store.save_config(ScoringConfig(**{**CONFIG, "prior_weight": 0}))  # no in-process hint
+    wait_for(lambda: latest(scoring, "official", "CB1", "2026")["citizen"]["index"] == 100.0,
+             timeout=15, message="recomputed after another process saved the config")
+
+
 @pytest.mark.parametrize("changes, field", [
     ({"citizen_weight": 0, "peer_weight": 0}, "citizen_weight"),
     ({"citizen_weight": -1}, "citizen_weight"),
