@@ -357,6 +357,7 @@ class RabbitConsumer:
                     self.spec.name, functools.partial(self._on_message, conn)
                 )
                 self.connected.set()
+                metrics.CONSUMER_CONNECTED.labels(self.spec.name).set(1)
                 self.connections += 1
                 self.last_error = None
                 backoff = 0.5
@@ -368,6 +369,7 @@ class RabbitConsumer:
                 self.last_error = f"{type(exc).__name__}: {exc}"
             finally:
                 self.connected.clear()
+                metrics.CONSUMER_CONNECTED.labels(self.spec.name).set(0)
                 if conn is not None:
                     _close_quietly(conn)
             if self._stopping.is_set():
@@ -386,6 +388,7 @@ class RabbitConsumer:
     def _on_message(self, conn, channel, method, properties, body) -> None:
         with self._inflight_lock:
             self._inflight += 1
+            metrics.CONSUMER_INFLIGHT.labels(self.spec.name).set(self._inflight)
         headers = properties.headers or {}
         count = int(headers.get("x-delivery-count", 0) or 0)
         self._worker.submit(self._process, conn, channel, method.delivery_tag,
@@ -410,6 +413,7 @@ class RabbitConsumer:
                 with self._inflight_lock:
                     self._inflight -= len(self._settled)
                     self._settled, self._flush_scheduled = [], False
+                    metrics.CONSUMER_INFLIGHT.labels(self.spec.name).set(self._inflight)
 
     def _flush_settled(self) -> None:
         """Settle what the worker finished, on the connection's thread, in delivery order.
@@ -446,6 +450,7 @@ class RabbitConsumer:
                 metrics.EVENTS_CONSUMED.labels(self.spec.name, outcome).inc()
             with self._inflight_lock:
                 self._inflight -= len(items)
+                metrics.CONSUMER_INFLIGHT.labels(self.spec.name).set(self._inflight)
 
 
 def _close_quietly(conn) -> None:

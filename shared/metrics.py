@@ -37,6 +37,15 @@ EVENTS_PUBLISH_FAILED = Counter(
 EVENTS_CONSUMED = Counter(
     "congso_events_consumed_total", "Deliveries settled by a consumer", ["queue", "outcome"],
 )
+# livesum: with several workers, the sum over the live ones (one runs the consumer)
+CONSUMER_INFLIGHT = Gauge(
+    "congso_consumer_inflight", "Deliveries taken from the queue and not yet settled",
+    ["queue"], multiprocess_mode="livesum",
+)
+CONSUMER_CONNECTED = Gauge(
+    "congso_consumer_connected", "Consumers connected to the broker and consuming",
+    ["queue"], multiprocess_mode="livesum",
+)
 OUTBOX_BACKLOG = Gauge(
     "congso_outbox_backlog", "Events stored but not yet confirmed by the broker",
     ["collection"], multiprocess_mode="max",
@@ -45,6 +54,20 @@ NOTIFICATIONS = Counter(
     "congso_notifications_total", "Notification sends by final status",
     ["kind", "channel", "status"],
 )
+
+
+def process_total(name: str, **labels: str) -> float | None:
+    """The value of gauge `name` summed over every worker (multiprocess mode only)."""
+    if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        return None
+    registry = CollectorRegistry()
+    multiprocess.MultiProcessCollector(registry)
+    total = 0.0
+    for metric in registry.collect():
+        if metric.name == name:
+            total += sum(s.value for s in metric.samples
+                         if all(s.labels.get(k) == v for k, v in labels.items()))
+    return total
 
 
 def render() -> tuple[bytes, str]:

@@ -17,7 +17,8 @@ from services.scoring.schemas import (
     YearQuery,
 )
 from services.scoring.scores import official_view, unit_view
-from shared.http import SECURITY, Problem, require
+from shared import metrics, topology
+from shared.http import SECURITY, Problem, require, runtime_of
 from shared.periods import current_year, parse_period
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -132,7 +133,15 @@ def put_config(body: dict):
 def get_status():
     """Is scoring caught up? (deliveries in hand, scores waiting to be recomputed)"""
     ctx = scoring_context()
-    return {"consumer_ready": bool(ctx.consumer.ready), "inflight": ctx.consumer.inflight,
+    if runtime_of(current_app).is_running("scoring.consumer"):
+        ready, inflight = bool(ctx.consumer.ready), ctx.consumer.inflight
+    else:
+        # several workers, and the consumer runs in another one: ask the shared metrics
+        queue = topology.queue_for("scoring").name
+        connected = metrics.process_total("congso_consumer_connected", queue=queue)
+        ready = bool(connected)
+        inflight = int(metrics.process_total("congso_consumer_inflight", queue=queue) or 0)
+    return {"consumer_ready": ready, "inflight": inflight,
             "pending_recomputes": ctx.refresher.pending}
 
 

@@ -16,7 +16,7 @@ from services.server import BackgroundSlot
 from shared import topology
 from tests.conftest import wait_for
 from tests.support import rabbit
-from tests.support.apps import ADMIN_TOKEN
+from tests.support.apps import ADMIN, ADMIN_TOKEN
 from tests.support.procs import ServiceProcess, free_port
 
 HOLDER = re.compile(r"worker (\d+) runs the background components")
@@ -84,6 +84,12 @@ def test_one_consumer_for_three_workers_and_it_moves_when_its_worker_is_killed(
         time.sleep(2)
         assert rabbit.consumer_count(fresh_rabbit_url, queue) == 1
         assert len(holders(scoring.output())) == 2
+
+        # whichever worker answers, the status tells of the consumer running in another
+        for _ in range(12):
+            status = requests.get(f"{scoring.base}/api/v1/scoring/status",
+                                  headers=ADMIN, timeout=5).json()
+            assert status["consumer_ready"] is True and status["inflight"] == 0, status
 
         # every worker answers; /metrics sums what all of them counted
         url = f"{scoring.base}/healthz"
