@@ -11,6 +11,7 @@ when its holder dies, however it dies, and another worker takes it within a seco
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import logging
 import os
@@ -125,6 +126,20 @@ class BackgroundSlot:
         self.held = False
 
 
+def _fresh_metrics_dir() -> None:
+    """Prometheus multiprocess mode: start from an empty directory. Files left by an
+    earlier run (a container restarted in the same pod) would be summed with ours, and a
+    dead process's "live" gauges would still count."""
+    directory = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+    if not directory:
+        return
+    os.makedirs(directory, exist_ok=True)
+    for name in os.listdir(directory):
+        if name.endswith(".db"):
+            with contextlib.suppress(FileNotFoundError):
+                os.remove(os.path.join(directory, name))
+
+
 def _child_exit(server, worker) -> None:
     """In Prometheus multiprocess mode, drop a dead worker's live gauges."""
     if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
@@ -156,6 +171,7 @@ def serve(
     if options["workers"] > 1 and settings.mongodb_url.startswith("mongomock://"):
         logger.warning("WEB_CONCURRENCY=%d on mongomock: each worker has its own database",
                        options["workers"])
+    _fresh_metrics_dir()
     lock_path = os.path.join(tempfile.gettempdir(),
                              f"congso-{settings.service}-{settings.port}.background.lock")
     _Server(factory, options, on_started, lock_path).run()

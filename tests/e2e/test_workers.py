@@ -60,12 +60,16 @@ def test_a_background_slot_is_held_by_one_and_passes_on_release(tmp_path):
 @pytest.mark.rabbitmq
 def test_one_consumer_for_three_workers_and_it_moves_when_its_worker_is_killed(
         fresh_rabbit_url, tmp_path):
+    # a file left by an earlier run (same pid as nothing here) must not be summed in
+    stale = tmp_path / "gauge_livesum_999999.db"
+    stale.write_bytes(b"stale")
     env = {"AMQP_URL": fresh_rabbit_url, "ADMIN_TOKEN": ADMIN_TOKEN, "WEB_CONCURRENCY": "3",
            "WEB_THREADS": "4", "PROMETHEUS_MULTIPROC_DIR": str(tmp_path)}
     scoring = ServiceProcess("services.scoring", env, free_port())
     queue = topology.queue_for("scoring").name
     try:
         scoring.wait_ready()
+        assert not stale.exists()
         wait_for(lambda: len(children(scoring.proc.pid)) == 3, timeout=20)
         wait_for(lambda: holders(scoring.output()), timeout=20, message="a background worker")
         wait_for(lambda: rabbit.consumer_count(fresh_rabbit_url, queue) == 1, timeout=20)
