@@ -33,7 +33,8 @@ import requests
 
 from shared import events as ev
 from shared import topology
-from shared.broker import RabbitConsumer, RabbitPublisher, declare_topology
+from shared.broker import RabbitPublisher, declare_topology
+from shared.consumer import RabbitConsumer
 from shared.messages import OutgoingMessage
 from tests.support import rabbit
 from tests.support.procs import ServiceProcess, free_port

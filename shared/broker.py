@@ -1,13 +1,11 @@
-"""RabbitMQ publisher (pipelined confirms) and consumer (manual acks, retry, reconnect).
+"""RabbitMQ connections and the publisher (pipelined confirms); the consumer is in
+`shared.consumer`.
 
 Threading model, as pika requires: every connection is owned by exactly one thread.
-- `RabbitPublisher` runs a `SelectConnection` in its own I/O thread. Request threads hand it
-  batches through `add_callback_threadsafe` and wait on an event; confirms are pipelined
-  (many messages in flight, acks may cover several with `multiple`), so the throughput is
-  not bounded by one round trip per message.
-- `RabbitConsumer` runs a `BlockingConnection` in its own thread and hands each delivery to
-  a worker thread, so heartbeats keep flowing while a slow handler runs; the worker settles
-  the delivery back on the connection's thread through `add_callback_threadsafe`.
+`RabbitPublisher` runs a `SelectConnection` in its own I/O thread. Request threads hand it
+batches through `add_callback_threadsafe` and wait on an event; confirms are pipelined
+(many messages in flight, acks may cover several with `multiple`), so the throughput is
+not bounded by one round trip per message.
 """
 
 from __future__ import annotations
@@ -19,7 +17,6 @@ import os
 import threading
 import time
 from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
 
 import pika
 import pika.exceptions
@@ -27,18 +24,13 @@ from pika.adapters.select_connection import SelectConnection
 
 from shared import metrics, topology
 from shared.messages import (
-    ACK,
-    DEAD_LETTER,
     BrokerUnavailable,
-    Handler,
     Nacked,
     OutgoingMessage,
     PublishError,
     PublishTimeout,
     SinglePublish,
     Unroutable,
-    handle_until_settled,
-    retry_delay,
 )
 
 logger = logging.getLogger(__name__)
@@ -64,7 +56,7 @@ def declare_topology(url: str, name: str = "congso-topology") -> None:
     try:
         topology.declare(conn.channel())
     finally:
-        _close_quietly(conn)
+        close_quietly(conn)
 
 
 class _Batch:
@@ -285,175 +277,7 @@ class RabbitPublisher(SinglePublish):
             self._conn.ioloop.stop()
 
 
-class RabbitConsumer:
-    """Consumes one quorum queue with manual acks; reconnects with capped backoff."""
-
-    def __init__(
-        self,
-        url: str,
-        spec: topology.QueueSpec,
-        handler: Handler,
-        *,
-        prefetch: int = 64,
-        name: str | None = None,
-        heartbeat: int | None = None,
-        healthy=None,
-    ):
-        self._url = url
-        self._healthy = healthy
-        self.spec = spec
-        self._handler = handler
-        self._prefetch = prefetch
-        self._name = name or f"congso-consumer-{spec.name}"
-        self._heartbeat = heartbeat
-        self._stopping = threading.Event()
-        self._thread: threading.Thread | None = None
-        self._worker: ThreadPoolExecutor | None = None
-        self._inflight = 0
-        self._inflight_lock = threading.Lock()
-        self._settled: list = []
-        self._flush_scheduled = False
-        self.connected = threading.Event()
-        self.last_error: str | None = None
-        self.connections = 0  # successful connections so far (reconnects show here)
-
-    @property
-    def ready(self) -> bool:
-        return self.connected.is_set()
-
-    @property
-    def inflight(self) -> int:
-        """Deliveries received and not yet settled."""
-        return self._inflight
-
-    def start(self) -> None:
-        if self._thread is not None and self._thread.is_alive():
-            return
-        self._stopping.clear()
-        self._worker = ThreadPoolExecutor(1, thread_name_prefix=f"{self._name}-worker")
-        self._thread = threading.Thread(target=self._run, name=self._name, daemon=True)
-        self._thread.start()
-
-    def stop(self, timeout: float = 10.0) -> None:
-        """Stop taking messages, finish and settle the one in hand, close the connection."""
-        self._stopping.set()
-        if self._thread is not None:
-            self._thread.join(timeout)
-        if self._worker is not None:
-            self._worker.shutdown(wait=False, cancel_futures=True)
-
-    def _run(self) -> None:
-        backoff = 0.5
-        while not self._stopping.is_set():
-            conn = None
-            try:
-                conn = pika.BlockingConnection(
-                    connection_parameters(self._url, self._name, self._heartbeat)
-                )
-                channel = conn.channel()
-                topology.declare(channel)
-                channel.basic_qos(prefetch_count=self._prefetch)
-                tag = channel.basic_consume(
-                    self.spec.name, functools.partial(self._on_message, conn)
-                )
-                self.connected.set()
-                metrics.CONSUMER_CONNECTED.labels(self.spec.name).set(1)
-                self.connections += 1
-                self.last_error = None
-                backoff = 0.5
-                logger.info("consumer %s consuming %s", self._name, self.spec.name)
-                while not self._stopping.is_set():
-                    conn.process_data_events(time_limit=0.2)
-                self._drain(conn, channel, tag)
-            except Exception as exc:  # pika raises many types for a lost connection
-                self.last_error = f"{type(exc).__name__}: {exc}"
-            finally:
-                self.connected.clear()
-                metrics.CONSUMER_CONNECTED.labels(self.spec.name).set(0)
-                if conn is not None:
-                    _close_quietly(conn)
-            if self._stopping.is_set():
-                break
-            logger.warning("consumer %s: %s; reconnecting in %.1fs",
-                           self._name, self.last_error, backoff)
-            self._stopping.wait(backoff)
-            backoff = min(MAX_BACKOFF, backoff * 2)
-
-    def _drain(self, conn, channel, tag, timeout: float = 10.0) -> None:
-        channel.basic_cancel(tag)
-        deadline = time.monotonic() + timeout
-        while self._inflight and time.monotonic() < deadline:
-            conn.process_data_events(time_limit=0.1)
-
-    def _on_message(self, conn, channel, method, properties, body) -> None:
-        with self._inflight_lock:
-            self._inflight += 1
-            metrics.CONSUMER_INFLIGHT.labels(self.spec.name).set(self._inflight)
-        headers = properties.headers or {}
-        count = int(headers.get("x-delivery-count", 0) or 0)
-        self._worker.submit(self._process, conn, channel, method.delivery_tag,
-                            properties.message_id, count, body)
-
-    def _process(self, conn, channel, delivery_tag, message_id, delivery_count, body) -> None:
-        outcome = handle_until_settled(body, self._handler, queue=self.spec.name,
-                                       message_id=message_id, healthy=self._healthy,
-                                       stopping=self._stopping)
-        if outcome not in (ACK, DEAD_LETTER):
-            # Give the failing dependency time to recover before the next delivery.
-            self._stopping.wait(retry_delay(delivery_count))
-        with self._inflight_lock:
-            self._settled.append((channel, delivery_tag, outcome))
-            schedule = not self._flush_scheduled
-            self._flush_scheduled = True
-        if schedule:
-            try:
-                conn.add_callback_threadsafe(self._flush_settled)
-            except Exception:
-                # The connection is gone; the broker redelivers the messages on its own.
-                with self._inflight_lock:
-                    self._inflight -= len(self._settled)
-                    self._settled, self._flush_scheduled = [], False
-                    metrics.CONSUMER_INFLIGHT.labels(self.spec.name).set(self._inflight)
-
-    def _flush_settled(self) -> None:
-        """Settle what the worker finished, on the connection's thread, in delivery order.
-
-        The worker handles deliveries one at a time in order, so when a run of them
-        succeeded one `basic_ack(multiple=True)` on the last settles the whole run.
-        """
-        with self._inflight_lock:
-            items, self._settled = self._settled, []
-            self._flush_scheduled = False
-        pending_ack = None
-        try:
-            for channel, tag, outcome in items:
-                if not channel.is_open:
-                    continue
-                if pending_ack is not None and pending_ack[0] is not channel:
-                    if pending_ack[0].is_open:  # a reconnect happened in between
-                        pending_ack[0].basic_ack(pending_ack[1], multiple=True)
-                    pending_ack = None
-                if outcome == ACK:
-                    pending_ack = (channel, tag)
-                    continue
-                if pending_ack is not None:
-                    pending_ack[0].basic_ack(pending_ack[1], multiple=True)
-                    pending_ack = None
-                if outcome == DEAD_LETTER:
-                    channel.basic_reject(tag, requeue=False)
-                else:
-                    channel.basic_nack(tag, requeue=True)
-            if pending_ack is not None and pending_ack[0].is_open:
-                pending_ack[0].basic_ack(pending_ack[1], multiple=True)
-        finally:
-            for _, _, outcome in items:
-                metrics.EVENTS_CONSUMED.labels(self.spec.name, outcome).inc()
-            with self._inflight_lock:
-                self._inflight -= len(items)
-                metrics.CONSUMER_INFLIGHT.labels(self.spec.name).set(self._inflight)
-
-
-def _close_quietly(conn) -> None:
+def close_quietly(conn) -> None:
     try:
         if conn.is_open:
             conn.close()

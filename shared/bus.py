@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from shared import topology
-from shared.broker import RabbitConsumer, RabbitPublisher, declare_topology
+from shared.broker import RabbitPublisher, declare_topology
+from shared.consumer import RabbitConsumer
 from shared.memory_bus import MemoryBus
 from shared.messages import Handler
 

@@ -18,7 +18,9 @@ from services.notify.schemas import (
     NotificationQuery,
     SubmissionOut,
 )
-from shared.http import SECURITY, Problem, check_code, require
+from shared.auth import SECURITY, require
+from shared.http import check_code
+from shared.problems import Problem
 
 blp = Blueprint("notify", __name__, url_prefix="/api/v1",
                 description="Deadlines, reminders, alerts and their log")

@@ -18,8 +18,10 @@ from services.scoring.schemas import (
 )
 from services.scoring.scores import official_view, unit_view
 from shared import metrics, topology
-from shared.http import SECURITY, Problem, require, runtime_of
+from shared.auth import SECURITY, require
+from shared.http import runtime_of
 from shared.periods import current_year, parse_period
+from shared.problems import Problem
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 

@@ -21,7 +21,9 @@ from services.survey.schemas import (
     UnitIn,
     UnitOut,
 )
-from shared.http import SECURITY, Problem, body_limit, body_types, check_code, require
+from shared.auth import SECURITY, require
+from shared.http import body_limit, body_types, check_code
+from shared.problems import Problem
 
 IMPORT_LIMIT = 4 * 1024 * 1024  # a province's officials fit; the 64 KiB default would not
 

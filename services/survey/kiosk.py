@@ -15,7 +15,8 @@ from services.survey.documents import Official, Unit
 from services.survey.schemas import RatingIn
 from services.survey.views import submit_rating
 from shared.events import FACTORS
-from shared.http import Problem, body_types, flatten_errors
+from shared.http import body_types
+from shared.problems import Problem, flatten_errors
 
 STATIC = Path(__file__).parent / "static"
 KIOSK_RESET_SECONDS = 8

@@ -15,8 +15,8 @@ from pymongo.errors import DuplicateKeyError
 
 from services.survey.documents import Official, Rating, ReceiptClaim
 from shared import events as ev
-from shared.http import Problem
 from shared.outbox import outbox_fields
+from shared.problems import Problem
 
 SOURCE = "/congso/survey"
 # Rating ids are derived from the client's id: the same client_id is the same rating.

@@ -15,7 +15,8 @@ from services.survey.schemas import (
     ReviewWindowIn,
     ReviewWindowOut,
 )
-from shared.http import SECURITY, Problem, require
+from shared.auth import SECURITY, require
+from shared.problems import Problem
 
 blp = Blueprint("peer_reviews", __name__, url_prefix="/api/v1",
                 description="Anonymous yearly peer reviews among colleagues of a unit")

@@ -10,7 +10,7 @@ from flask import current_app
 
 from services.survey import keys
 from services.survey.documents import Counter, Official, OfficialToken
-from shared.http import Principal, token_digest
+from shared.auth import Principal, token_digest
 
 COUNTER_PURPOSE = "counter-token"
 

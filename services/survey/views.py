@@ -8,7 +8,7 @@ from flask_smorest import Blueprint
 from services.survey import keys, tokens
 from services.survey.ratings import accept_rating, client_hash, existing_rating
 from services.survey.schemas import RatingIn, RatingOut
-from shared.http import Problem
+from shared.problems import Problem
 
 ratings = Blueprint("ratings", __name__, url_prefix="/api/v1",
                     description="Citizen ratings of the service at a counter")

@@ -9,7 +9,8 @@ import pytest
 
 from shared import events as ev
 from shared import topology
-from shared.http import Principal, add_token_resolver
+from shared.auth import Principal
+from shared.http import add_token_resolver
 from shared.messages import OutgoingMessage
 from tests.support.apps import ADMIN
 

@@ -8,7 +8,8 @@ import json
 import pytest
 
 from services.scoring.app import create_app
-from shared import broker, topology
+from shared import consumer as rabbit_consumer
+from shared import topology
 from shared.broker import RabbitPublisher
 from shared.bus import RabbitBus
 from shared.messages import OutgoingMessage
@@ -23,7 +24,7 @@ pytestmark = pytest.mark.rabbitmq
 
 @pytest.fixture
 def scoring_rabbit(mongo_url, fresh_rabbit_url, monkeypatch):
-    monkeypatch.setattr(broker, "retry_delay", lambda count: 0.05)
+    monkeypatch.setattr(rabbit_consumer, "retry_delay", lambda count: 0.05)
     running = start(create_app, make_settings("scoring", mongo_url, amqp_url=fresh_rabbit_url),
                     RabbitBus(fresh_rabbit_url, name="test-scoring"))
     wait_for(lambda: running.client.get("/readyz").status_code == 200, timeout=20)

@@ -8,8 +8,9 @@ from datetime import UTC, datetime
 
 import pytest
 
-from shared import broker, memory_bus, topology
+from shared import consumer as rabbit_consumer
 from shared import events as ev
+from shared import memory_bus, topology
 from shared.bus import RabbitBus
 from shared.memory_bus import MemoryBus
 from shared.messages import OutgoingMessage, Unroutable
@@ -54,7 +55,7 @@ class BusUnderTest:
 @pytest.fixture(params=["memory", "rabbitmq"])
 def bus(request, monkeypatch):
     # Redelivery waits grow to seconds in production; tests need not wait that long.
-    monkeypatch.setattr(broker, "retry_delay", lambda count: 0.01)
+    monkeypatch.setattr(rabbit_consumer, "retry_delay", lambda count: 0.01)
     monkeypatch.setattr(memory_bus, "retry_delay", lambda count: 0.01)
     if request.param == "memory":
         under_test = BusUnderTest(MemoryBus())

@@ -8,7 +8,8 @@ import uuid
 import pytest
 
 from shared import topology
-from shared.broker import RabbitConsumer, RabbitPublisher, declare_topology
+from shared.broker import RabbitPublisher, declare_topology
+from shared.consumer import RabbitConsumer
 from shared.messages import BrokerUnavailable, OutgoingMessage
 from tests.conftest import wait_for
 from tests.shared.test_bus_contract import Recorder, rating_event
