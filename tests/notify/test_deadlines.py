@@ -189,6 +189,7 @@ def test_notify_killed_after_its_job_left_the_store_still_reminds_once(
         assert dead.scheduler.get_job("reminder:crash:PT4S") is None  # out of the store
         # SIGKILL: the process stops acting and releases nothing; its lease runs out
         dead._stopping.set()
+        dead._thread.join(5)  # its lease loop has stopped: it renews nothing any more
         dead.scheduler.shutdown(wait=False)
         Lease._get_collection().update_one(
             {}, {"$set": {"expires_at": datetime.now(UTC) - timedelta(seconds=1)}})
