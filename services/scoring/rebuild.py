@@ -1,8 +1,11 @@
 """`python -m services.scoring rebuild`: fill scoring's database again from survey's records.
 
 1. (with --wipe) empty scoring's contributions and scores, keeping its parameters;
-2. ask survey to replay its directory, ratings and reviews to scoring's queue only;
-3. wait until survey has published everything and scoring's queue is drained.
+2. hold scoring's `score.updated` events: the replay walks through history, and its
+   passing states would reach notify as fresh threshold crossings (alerts again);
+3. ask survey to replay its directory, ratings and reviews to scoring's queue only;
+4. wait until survey has published everything and scoring's queue is drained;
+5. end the hold: every score that changed is published once, at its final value.
 The running scoring service applies the replay; being idempotent, it counts each rating
 and review once whether or not it already had it.
 """
@@ -64,6 +67,47 @@ def rebuild(argv: list[str] | None = None) -> int:
         wipe(settings)
         print("scoring's contributions and scores emptied")
     headers = {"Authorization": f"Bearer {settings.admin_token}"}
+    hold = Hold(args.scoring_url, headers)
+    try:
+        hold.renew()
+    except requests.RequestException as exc:
+        print(f"scoring refused the publishing hold: {exc}", file=sys.stderr)
+        return 1
+    try:
+        return _replay(args, settings, headers, hold, started)
+    finally:
+        hold.release()
+
+
+class Hold:
+    """Scoring's publishing hold, renewed while the rebuild runs; it ends by itself
+    (HOLD_SECONDS) if this command dies."""
+
+    HOLD_SECONDS = 300
+
+    def __init__(self, scoring_url: str, headers: dict):
+        self.url = f"{scoring_url}/api/v1/scoring/hold"
+        self.headers = headers
+        self.renewed = 0.0
+
+    def renew(self) -> None:
+        if time.monotonic() - self.renewed < self.HOLD_SECONDS / 5:
+            return
+        requests.put(self.url, json={"seconds": self.HOLD_SECONDS}, headers=self.headers,
+                     timeout=30).raise_for_status()
+        self.renewed = time.monotonic()
+
+    def release(self) -> None:
+        try:
+            requests.delete(self.url, headers=self.headers, timeout=30).raise_for_status()
+        except requests.RequestException as exc:
+            print(f"could not end the publishing hold ({exc}); it ends by itself",
+                  file=sys.stderr)
+        else:
+            print("scores that changed are being published")
+
+
+def _replay(args, settings: Settings, headers: dict, hold: Hold, started: float) -> int:
     r = requests.post(f"{args.survey_url}/api/v1/replays", json={"target": "scoring"},
                       headers=headers, timeout=30)
     if r.status_code != 202:
@@ -92,6 +136,10 @@ def rebuild(argv: list[str] | None = None) -> int:
             print(f"rebuilt from {job['published']} events in "
                   f"{time.monotonic() - started:.1f} s")
             return 0
+        try:
+            hold.renew()
+        except requests.RequestException as exc:  # the hold outlives a few missed renewals
+            print(f"publishing hold not renewed this time: {exc}", file=sys.stderr)
         time.sleep(0.5)
     print("timed out", file=sys.stderr)
     return 1

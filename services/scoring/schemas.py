@@ -122,3 +122,16 @@ class StatusOut(Schema):
     consumer_ready = fields.Boolean()
     inflight = fields.Integer(metadata={"description": "deliveries received, not yet settled"})
     pending_recomputes = fields.Integer()
+    publishing_held_until = fields.AwareDateTime(allow_none=True)
+
+
+class HoldIn(Schema):
+    class Meta:
+        unknown = RAISE
+
+    seconds = StrictInteger(required=True, validate=validate.Range(min=1, max=86400),
+                            metadata={"description": "the hold ends by itself after this"})
+
+
+class HoldOut(Schema):
+    publishing_held_until = fields.AwareDateTime()

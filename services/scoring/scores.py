@@ -109,6 +109,7 @@ class Refresher:
         self._last_scan = float("-inf")
         self.recompute_all_requested = threading.Event()
         self._config_version: int | None = None
+        self._was_held = self._released = False
         self._poll = 2.0  # how soon a configuration saved by another process is seen
 
     @property
@@ -143,6 +144,11 @@ class Refresher:
     def run_once(self, full_scan: bool = False) -> int:
         """Recompute what changed; return how many scores changed."""
         with self._pass_lock:
+            if self._held():
+                return 0  # the buckets stay marked: the pass after the hold takes them
+            if self._released:
+                self._released = False
+                return self._drain()
             if self._config_changed() or self.recompute_all_requested.is_set():
                 self.recompute_all_requested.clear()
                 return self._recompute_all()
@@ -154,6 +160,30 @@ class Refresher:
             changed = self._recompute(self._targets(buckets))
             self._store.mark_clean(buckets)
             return changed
+
+    def _held(self) -> bool:
+        """True while publishing is held (a rebuild); notes the moment it ends."""
+        until = self._store.publishing_held_until()
+        if until is not None and until > datetime.now(UTC):
+            self._was_held = True
+            return True
+        if self._was_held:
+            self._was_held, self._released = False, True
+        return False
+
+    def _drain(self) -> int:
+        """Recompute every marked bucket, batch after batch: the end of a hold."""
+        with self._lock:
+            self._hints.clear()
+        changed = 0
+        while not self._stopping.is_set():
+            buckets = self._store.dirty_buckets(None)
+            if not buckets:
+                break
+            changed += self._recompute(self._targets(buckets))
+            self._store.mark_clean(buckets)
+        logger.info("publishing resumed: %d scores changed while it was held", changed)
+        return changed
 
     def _config_changed(self) -> bool:
         """True once after the configuration changed, whichever process changed it."""

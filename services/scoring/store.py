@@ -226,6 +226,22 @@ class MongoScoringStore:
             upsert=True, return_document=True)
         return doc["version"]
 
+    def hold_publishing(self, until: datetime) -> datetime:
+        """Keep score changes unpublished until `until` (a rebuild replays history: its
+        passing states must not reach notify as new crossings)."""
+        ConfigRecord._get_collection().update_one(
+            {"_id": "hold"}, {"$set": {"values": {"until": until}}}, upsert=True)
+        return until
+
+    def release_publishing(self) -> None:
+        ConfigRecord._get_collection().delete_one({"_id": "hold"})
+
+    def publishing_held_until(self) -> datetime | None:
+        doc = ConfigRecord._get_collection().find_one({"_id": "hold"})
+        if doc is None:
+            return None
+        return doc["values"]["until"].replace(tzinfo=UTC)
+
     # --- materialised scores ----------------------------------------------------------
 
     def unit_scores(self) -> list[dict]:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+
 from flask import Response, current_app
 from flask_smorest import Blueprint
 
@@ -10,6 +12,8 @@ from services.scoring.domain import ScoringConfig
 from services.scoring.schemas import (
     ConfigIn,
     ConfigOut,
+    HoldIn,
+    HoldOut,
     OfficialScoreOut,
     PeriodQuery,
     StatusOut,
@@ -144,7 +148,29 @@ def get_status():
         ready = bool(connected)
         inflight = int(metrics.process_total("congso_consumer_inflight", queue=queue) or 0)
     return {"consumer_ready": ready, "inflight": inflight,
-            "pending_recomputes": ctx.refresher.pending}
+            "pending_recomputes": ctx.refresher.pending,
+            "publishing_held_until": ctx.store.publishing_held_until()}
+
+
+@scores.put("/scoring/hold")
+@require("admin")
+@scores.arguments(HoldIn())
+@scores.response(200, HoldOut)
+@scores.doc(security=SECURITY)
+def put_hold(body: dict):
+    """Hold `score.updated` for a while (a rebuild): scores are still read live, and
+    every change made meanwhile is published once, at its final value, when it ends."""
+    until = datetime.now(UTC) + timedelta(seconds=body["seconds"])
+    return {"publishing_held_until": scoring_context().store.hold_publishing(until)}
+
+
+@scores.delete("/scoring/hold")
+@require("admin")
+@scores.response(204)
+@scores.doc(security=SECURITY)
+def delete_hold():
+    """End the hold now: what changed meanwhile is published."""
+    scoring_context().store.release_publishing()
 
 
 BLUEPRINTS = (scores,)

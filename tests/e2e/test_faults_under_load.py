@@ -1,6 +1,7 @@
 """Faults under a steady rating load, three services as OS processes over the real broker:
 RabbitMQ unreachable for 30 s, then scoring killed (SIGKILL) and rebuilt. Every rating
-accepted is counted, exactly once."""
+accepted is counted, exactly once, and every official with a low rating gets exactly one
+alert (the later ones fold into the next hour's)."""
 
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ import requests
 from tests.conftest import wait_for
 from tests.support.apps import ADMIN, ADMIN_TOKEN
 from tests.support.procs import ServiceProcess, free_port
+from tests.support.receivers import SmtpServer
 from tests.support.tcpproxy import TcpProxy
 
 pytestmark = [pytest.mark.rabbitmq, pytest.mark.slow]
@@ -33,6 +35,7 @@ class Load(threading.Thread):
         super().__init__(daemon=True)
         self.base, self.token, self.interval = base, token, 1 / per_second
         self.accepted: collections.Counter = collections.Counter()
+        self.low: set[str] = set()
         self.refused = 0
         self.stopping = threading.Event()
         self.session = requests.Session()
@@ -40,12 +43,14 @@ class Load(threading.Thread):
     def run(self):
         rng = random.Random(7)
         while not self.stopping.is_set():
-            official = rng.choice(OFFICIALS)
+            official, overall = rng.choice(OFFICIALS), rng.randint(1, 5)
             r = self.session.post(f"{self.base}/api/v1/ratings", timeout=10, json={
                 "counter_token": self.token, "official": official,
-                "overall": rng.randint(1, 5), "client_id": str(uuid.uuid4())})
+                "overall": overall, "client_id": str(uuid.uuid4())})
             if r.status_code == 201:
                 self.accepted[official] += 1
+                if overall <= 2:
+                    self.low.add(official)
             else:
                 self.refused += 1
             self.stopping.wait(self.interval)
@@ -67,16 +72,21 @@ def counts(base: str) -> dict[str, int] | None:
 
 def test_broker_outage_and_scoring_crash_under_load_lose_and_double_nothing(fresh_rabbit_url):
     proxy = TcpProxy()
+    smtp = SmtpServer().start()
     env = {"AMQP_URL": through(fresh_rabbit_url, proxy), "ADMIN_TOKEN": ADMIN_TOKEN,
-           "LOG_LEVEL": "WARNING", "RATINGS_PER_MINUTE": "100000"}  # one address, one counter
+           "LOG_LEVEL": "WARNING", "RATINGS_PER_MINUTE": "100000",  # one address, one counter
+           "SMTP_URL": smtp.url}
     survey = ServiceProcess("services.survey", env, free_port())
     scoring = ServiceProcess("services.scoring", env, free_port())
+    notify = ServiceProcess("services.notify", env, free_port())
     load = None
     try:
         survey.wait_ready()
         scoring.wait_ready()
+        notify.wait_ready()
         s = f"{survey.base}/api/v1"
-        requests.put(f"{s}/units/U1", json={"name": "Phường"}, headers=ADMIN, timeout=5)
+        requests.put(f"{s}/units/U1", json={"name": "Phường", "emails": ["u1@example.vn"]},
+                     headers=ADMIN, timeout=5)
         for code in OFFICIALS:
             requests.put(f"{s}/officials/{code}", json={"full_name": code, "unit": "U1"},
                          headers=ADMIN, timeout=5)
@@ -111,9 +121,24 @@ def test_broker_outage_and_scoring_crash_under_load_lose_and_double_nothing(fres
                  message=f"scores equal to the accepted ratings {expected}")
         time.sleep(2)  # nothing more arrives late: no rating counted twice
         assert counts(scoring.base) == expected
+
+        # notify: one rating alert per official rated 1 or 2, through the outage and all
+        def alerts():
+            r = requests.get(f"{notify.base}/api/v1/notifications?kind=rating.alert"
+                             "&per_page=500", headers=ADMIN, timeout=10)
+            return r.json() if r.status_code == 200 else None
+
+        wait_for(lambda: (a := alerts()) is not None and len(a) == len(load.low)
+                 and all(n["status"] == "sent" for n in a), timeout=30,
+                 message=f"one alert for each of {sorted(load.low)}")
+        time.sleep(2)
+        assert len(alerts()) == len(load.low) > 0
+        subjects = [m["Subject"] for m in smtp.messages if "Người dân" in m["Subject"]]
+        assert len(subjects) == len(load.low)
     finally:
         if load is not None:
             load.stopping.set()
-        for p in (survey, scoring):
+        for p in (survey, scoring, notify):
             p.stop()
         proxy.close()
+        smtp.stop()

@@ -81,6 +81,47 @@ def test_a_config_saved_by_another_process_is_applied_and_republished(scoring):
              timeout=15, message="recomputed after another process saved the config")
 
 
+def test_a_publishing_hold_keeps_passing_states_back_and_publishes_the_final_once(scoring):
+    """A rebuild replays history: 5, then 1, 1, 1. Held, notify never sees the 5 alone
+    (a state that would look like a recovery, then a fresh fall); released, each score is
+    published once, at its final value."""
+    refresher = scoring.runtime.get("scoring.refresher")
+    r = scoring.client.put("/api/v1/scoring/hold", json={"seconds": 60}, headers=ADMIN)
+    assert r.status_code == 200 and r.get_json()["publishing_held_until"]
+    deliver(scoring, unit("U1"), official("CB1"), rating("CB1", 5))
+    refresher.run_once(full_scan=True)
+    deliver(scoring, rating("CB1", 1), rating("CB1", 1), rating("CB1", 1))
+    refresher.run_once(full_scan=True)
+    assert score_events(scoring) == []
+    status = scoring.client.get("/api/v1/scoring/status", headers=ADMIN).get_json()
+    assert status["publishing_held_until"] is not None
+    # reads are live throughout
+    body = scoring.client.get("/api/v1/scores/officials/CB1?period=2026",
+                              headers=ADMIN).get_json()
+    assert body["citizen"]["count"] == 4
+
+    assert scoring.client.delete("/api/v1/scoring/hold", headers=ADMIN).status_code == 204
+    wait_for(lambda: latest(scoring, "official", "CB1", "2026"), timeout=15,
+             message="published after the hold")
+    scoring.runtime.get("scoring.relay").flush()
+    counts = {}
+    for e in score_events(scoring):
+        key = (e.data["scope"], e.data["official"] or e.data["unit"], e.data["period"])
+        counts[key] = counts.get(key, 0) + 1
+        assert e.data["score"]["citizen"]["count"] == 4
+    assert set(counts.values()) == {1}
+    assert {k[2] for k in counts if k[0] == "official"} == {"2026", "2026-Q2", "2026-05"}
+
+
+@pytest.mark.parametrize("body", [{"seconds": 0}, {"seconds": 86401}, {"seconds": "60"},
+                                  {"seconds": 60, "x": 1}, {}])
+def test_a_bad_hold_is_422(scoring, body):
+    r = scoring.client.put("/api/v1/scoring/hold", json=body, headers=ADMIN)
+    assert r.status_code == 422
+    status = scoring.client.get("/api/v1/scoring/status", headers=ADMIN).get_json()
+    assert status["publishing_held_until"] is None
+
+
 @pytest.mark.parametrize("changes, field", [
     ({"citizen_weight": 0, "peer_weight": 0}, "citizen_weight"),
     ({"citizen_weight": -1}, "citizen_weight"),
