@@ -74,9 +74,30 @@ def rebuild(argv: list[str] | None = None) -> int:
         print(f"scoring refused the publishing hold: {exc}", file=sys.stderr)
         return 1
     try:
-        return _replay(args, settings, headers, hold, started)
+        code = _replay(args, settings, headers, hold, started)
     finally:
         hold.release()
+    if code == 0:
+        code = _wait_for_scores(args, headers, started)
+    return code
+
+
+def _wait_for_scores(args, headers: dict, started: float) -> int:
+    """Until every changed score is derived (and queued for publishing)."""
+    deadline = time.monotonic() + args.timeout
+    while time.monotonic() < deadline:
+        try:
+            status = requests.get(f"{args.scoring_url}/api/v1/scoring/status",
+                                  headers=headers, timeout=30).json()
+        except requests.RequestException as exc:
+            print(f"scoring unreachable: {exc}", file=sys.stderr)
+        else:
+            if status["pending_recomputes"] == 0 and status["publishing_held_until"] is None:
+                print(f"scores derived and published in {time.monotonic() - started:.1f} s")
+                return 0
+        time.sleep(0.5)
+    print("timed out waiting for the scores", file=sys.stderr)
+    return 1
 
 
 class Hold:

@@ -121,7 +121,8 @@ class ConfigOut(Schema):
 class StatusOut(Schema):
     consumer_ready = fields.Boolean()
     inflight = fields.Integer(metadata={"description": "deliveries received, not yet settled"})
-    pending_recomputes = fields.Integer()
+    pending_recomputes = fields.Integer(
+        metadata={"description": "buckets changed whose scores are not derived yet"})
     publishing_held_until = fields.AwareDateTime(allow_none=True)
 
 

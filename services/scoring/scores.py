@@ -112,12 +112,6 @@ class Refresher:
         self._was_held = self._released = False
         self._poll = 2.0  # how soon a configuration saved by another process is seen
 
-    @property
-    def pending(self) -> int:
-        """Changed buckets this process knows of and has not recomputed yet."""
-        with self._lock:
-            return len(self._hints)
-
     def hint(self, *bucket_ids: str) -> None:
         with self._lock:
             self._hints.update(bucket_ids)

@@ -149,6 +149,11 @@ class MongoScoringStore:
                                          "year": 1, DIRTY: 1}).limit(limit))
         return out
 
+    def dirty_count(self) -> int:
+        """Buckets changed since their scores were last derived (sparse index)."""
+        return sum(coll.count_documents({DIRTY: {"$exists": True}}) for coll in
+                   (CitizenMonth._get_collection(), PeerYear._get_collection()))
+
     def mark_clean(self, buckets: list[dict]) -> None:
         """Clear the mark of buckets not changed again since they were read."""
         for doc in buckets:

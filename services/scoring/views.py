@@ -148,7 +148,7 @@ def get_status():
         ready = bool(connected)
         inflight = int(metrics.process_total("congso_consumer_inflight", queue=queue) or 0)
     return {"consumer_ready": ready, "inflight": inflight,
-            "pending_recomputes": ctx.refresher.pending,
+            "pending_recomputes": ctx.store.dirty_count(),
             "publishing_held_until": ctx.store.publishing_held_until()}
 
 
