@@ -61,7 +61,9 @@ def test_killed_scoring_is_rebuilt_exactly_from_survey(fresh_rabbit_url):
         scoring.kill()
         scoring = ServiceProcess("services.scoring", env, free_port())
         scoring.wait_ready()
-        assert score(scoring.base, "A") is None  # its database died with it
+        # its database died with it: at most a delivery it had not acked yet comes back
+        lost = score(scoring.base, "A")
+        assert lost is None or (lost["full_name"] is None and lost != before)
 
         result = subprocess.run(
             [sys.executable, "-m", "services.scoring", "rebuild", "--survey-url", survey.base,
