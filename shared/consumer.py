@@ -51,6 +51,8 @@ class RabbitConsumer:
         self._worker: ThreadPoolExecutor | None = None
         self._inflight = 0
         self._inflight_lock = threading.Lock()
+        self._inflight_gauge = metrics.CONSUMER_INFLIGHT.labels(spec.name)
+        self._connected_gauge = metrics.CONSUMER_CONNECTED.labels(spec.name)
         self._settled: list = []
         self._flush_scheduled = False
         self.connected = threading.Event()
@@ -97,7 +99,7 @@ class RabbitConsumer:
                     self.spec.name, functools.partial(self._on_message, conn)
                 )
                 self.connected.set()
-                metrics.CONSUMER_CONNECTED.labels(self.spec.name).set(1)
+                self._connected_gauge.set(1)
                 self.connections += 1
                 self.last_error = None
                 backoff = 0.5
@@ -109,7 +111,7 @@ class RabbitConsumer:
                 self.last_error = f"{type(exc).__name__}: {exc}"
             finally:
                 self.connected.clear()
-                metrics.CONSUMER_CONNECTED.labels(self.spec.name).set(0)
+                self._connected_gauge.set(0)
                 if conn is not None:
                     close_quietly(conn)
             if self._stopping.is_set():
@@ -128,7 +130,7 @@ class RabbitConsumer:
     def _on_message(self, conn, channel, method, properties, body) -> None:
         with self._inflight_lock:
             self._inflight += 1
-            metrics.CONSUMER_INFLIGHT.labels(self.spec.name).set(self._inflight)
+            self._inflight_gauge.set(self._inflight)
         headers = properties.headers or {}
         count = int(headers.get("x-delivery-count", 0) or 0)
         self._worker.submit(self._process, conn, channel, method.delivery_tag,
@@ -153,7 +155,7 @@ class RabbitConsumer:
                 with self._inflight_lock:
                     self._inflight -= len(self._settled)
                     self._settled, self._flush_scheduled = [], False
-                    metrics.CONSUMER_INFLIGHT.labels(self.spec.name).set(self._inflight)
+                    self._inflight_gauge.set(self._inflight)
 
     def _flush_settled(self) -> None:
         """Settle what the worker finished, on the connection's thread, in delivery order.
@@ -190,4 +192,4 @@ class RabbitConsumer:
                 metrics.EVENTS_CONSUMED.labels(self.spec.name, outcome).inc()
             with self._inflight_lock:
                 self._inflight -= len(items)
-                metrics.CONSUMER_INFLIGHT.labels(self.spec.name).set(self._inflight)
+                self._inflight_gauge.set(self._inflight)

@@ -49,7 +49,7 @@ def install(app: Flask, api, settings: Settings, bus) -> NotifyContext:
     runtime = runtime_of(app)
     runtime.add("notify.db", dbinit)
     runtime.add("notify.sender", sender)
-    runtime.add("notify.jobs", Part(scheduler.start_store, scheduler.stop))
+    runtime.add("notify.jobs", Part(scheduler.start_store, scheduler.stop_store))
     runtime.add("notify.scheduler", Part(scheduler.start_lease, scheduler.stop_lease),
                 background=True)
     runtime.add("notify.consumer", consumer, background=True)

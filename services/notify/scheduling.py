@@ -99,6 +99,9 @@ class Scheduler:
 
     def stop(self, timeout: float = 10.0) -> None:
         self.stop_lease(timeout)
+        self.stop_store()
+
+    def stop_store(self, timeout: float = 10.0) -> None:
         if self.scheduler.running:
             self.scheduler.shutdown(wait=False)
 
@@ -174,6 +177,7 @@ class Scheduler:
         job) and schedule again what is planned but missing; return the job ids touched."""
         now = now or datetime.now(UTC)
         touched = []
+        scheduled = {job.id for job in self.scheduler.get_jobs()}
         for deadline in Deadline._get_collection().find({"deleted": False}):
             due = deadline["due_at"].replace(tzinfo=UTC)
             since = (deadline.get("scheduled_at") or deadline.get("updated_at") or now)
@@ -184,13 +188,13 @@ class Scheduler:
                 when = due - parse_duration(offset)
                 if when <= since or offset in done or due <= now:
                     continue  # not planned, sent already, or too late to remind
-                if self.scheduler.get_job(job_id) is None:
+                if job_id not in scheduled:
                     self._add_reminder(deadline["_id"], offset, max(when, now))
                     touched.append(job_id)
                     logger.warning("reminder %s had no job (a crash?): %s", job_id,
                                    "sending now" if when <= now else "scheduled again")
             overdue_id = f"overdue:{deadline['_id']}"
-            if self.scheduler.get_job(overdue_id) is None:
+            if overdue_id not in scheduled:
                 self._add_overdue(deadline["_id"], due)
                 touched.append(overdue_id)
         if touched:

@@ -138,26 +138,29 @@ class Refresher:
     def run_once(self, full_scan: bool = False) -> int:
         """Recompute what changed; return how many scores changed."""
         with self._pass_lock:
-            if self._held():
+            version, held_until = self._store.control()
+            if self._held(held_until):
                 return 0  # the buckets stay marked: the pass after the hold takes them
             if self._released:
                 self._released = False
                 return self._drain()
-            if self._config_changed() or self.recompute_all_requested.is_set():
+            if self._config_changed(version) or self.recompute_all_requested.is_set():
                 self.recompute_all_requested.clear()
                 return self._recompute_all()
             with self._lock:
                 hinted, self._hints = list(self._hints), set()
             if not full_scan and not hinted:
                 return 0
-            buckets = self._store.dirty_buckets(None if full_scan else hinted)
-            changed = self._recompute(self._targets(buckets))
-            self._store.mark_clean(buckets)
-            return changed
+            return self._refresh(self._store.dirty_buckets(None if full_scan else hinted))
 
-    def _held(self) -> bool:
+    def _refresh(self, buckets: list[dict]) -> int:
+        """Derive the scores of `buckets`, then clear their marks."""
+        changed = self._recompute(self._targets(buckets))
+        self._store.mark_clean(buckets)
+        return changed
+
+    def _held(self, until: datetime | None) -> bool:
         """True while publishing is held (a rebuild); notes the moment it ends."""
-        until = self._store.publishing_held_until()
         if until is not None and until > datetime.now(UTC):
             self._was_held = True
             return True
@@ -174,14 +177,12 @@ class Refresher:
             buckets = self._store.dirty_buckets(None)
             if not buckets:
                 break
-            changed += self._recompute(self._targets(buckets))
-            self._store.mark_clean(buckets)
+            changed += self._refresh(buckets)
         logger.info("publishing resumed: %d scores changed while it was held", changed)
         return changed
 
-    def _config_changed(self) -> bool:
+    def _config_changed(self, version: int) -> bool:
         """True once after the configuration changed, whichever process changed it."""
-        _, version = self._store.config()
         seen, self._config_version = self._config_version, version
         return seen is not None and seen != version
 

@@ -242,10 +242,15 @@ class MongoScoringStore:
         ConfigRecord._get_collection().delete_one({"_id": "hold"})
 
     def publishing_held_until(self) -> datetime | None:
-        doc = ConfigRecord._get_collection().find_one({"_id": "hold"})
-        if doc is None:
-            return None
-        return doc["values"]["until"].replace(tzinfo=UTC)
+        return self.control()[1]
+
+    def control(self) -> tuple[int, datetime | None]:
+        """(configuration version, publishing held until): one read for both."""
+        docs = {d["_id"]: d for d in ConfigRecord._get_collection().find(
+            {"_id": {"$in": ["scoring", "hold"]}}, {"version": 1, "values.until": 1})}
+        version = docs.get("scoring", {}).get("version", 0)
+        hold = docs.get("hold")
+        return version, hold["values"]["until"].replace(tzinfo=UTC) if hold else None
 
     # --- materialised scores ----------------------------------------------------------
 

@@ -15,7 +15,7 @@ import requests
 
 from tests.conftest import wait_for
 from tests.support.apps import ADMIN, ADMIN_TOKEN
-from tests.support.procs import ServiceProcess, free_port
+from tests.support.procs import start_ready
 from tests.support.receivers import SmtpServer, WebhookReceiver
 
 pytestmark = [pytest.mark.rabbitmq, pytest.mark.slow]
@@ -34,13 +34,10 @@ def test_directory_ratings_reviews_scores_and_alerts(fresh_rabbit_url):
     smtp, hook = SmtpServer().start(), WebhookReceiver(SECRET).start()
     env = {"AMQP_URL": fresh_rabbit_url, "ADMIN_TOKEN": ADMIN_TOKEN, "SMTP_URL": smtp.url,
            "WEBHOOK_SECRET": SECRET, "LOG_LEVEL": "WARNING"}
-    survey = ServiceProcess("services.survey", env, free_port())
-    scoring = ServiceProcess("services.scoring", env, free_port())
-    notify = ServiceProcess("services.notify", env, free_port())
-    procs = [survey, scoring, notify]
+    procs = []
     try:
-        for p in procs:
-            p.wait_ready()
+        procs = start_ready(env, "services.survey", "services.scoring", "services.notify")
+        survey, scoring, notify = procs
         s, n = f"{survey.base}/api/v1", f"{notify.base}/api/v1"
         year = str(datetime.now(ZoneInfo("Asia/Ho_Chi_Minh")).year)
 

@@ -70,3 +70,17 @@ class ServiceProcess:
         if not self.log.closed:
             self.log.close()
         return self.proc.returncode
+
+
+def start_ready(env: dict[str, str], *modules: str) -> list[ServiceProcess]:
+    """Start each module as its own service on a free port; return them once all are
+    ready (stopping them all if one is not)."""
+    procs = [ServiceProcess(m, env, free_port()) for m in modules]
+    try:
+        for p in procs:
+            p.wait_ready()
+    except BaseException:
+        for p in procs:
+            p.stop()
+        raise
+    return procs

@@ -48,13 +48,18 @@ def delete_topology(url: str) -> None:
         conn.close()
 
 
-def queue_depth(url: str, queue: str) -> int:
-    """Messages ready in `queue` (declared passively: it must exist)."""
+def _queue_state(url: str, queue: str):
+    """`queue`'s declare-ok (declared passively: it must exist)."""
     conn = pika.BlockingConnection(pika.URLParameters(url))
     try:
-        return conn.channel().queue_declare(queue, passive=True).method.message_count
+        return conn.channel().queue_declare(queue, passive=True).method
     finally:
         conn.close()
+
+
+def queue_depth(url: str, queue: str) -> int:
+    """Messages ready in `queue`."""
+    return _queue_state(url, queue).message_count
 
 
 def get_all(url: str, queue: str, limit: int = 1000) -> list[tuple[pika.BasicProperties, bytes]]:
@@ -74,9 +79,5 @@ def get_all(url: str, queue: str, limit: int = 1000) -> list[tuple[pika.BasicPro
 
 
 def consumer_count(url: str, queue: str) -> int:
-    """Consumers attached to `queue` (declared passively: it must exist)."""
-    conn = pika.BlockingConnection(pika.URLParameters(url))
-    try:
-        return conn.channel().queue_declare(queue, passive=True).method.consumer_count
-    finally:
-        conn.close()
+    """Consumers attached to `queue`."""
+    return _queue_state(url, queue).consumer_count
