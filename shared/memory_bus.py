@@ -122,10 +122,14 @@ class MemoryBus:
             time.sleep(0.01)
         return False
 
-    def dead_letters(self, queue: str) -> list[OutgoingMessage]:
-        q = self.queues[self.specs_by_name()[queue].dead_letter_queue]
+    def waiting(self, queue: str) -> list[OutgoingMessage]:
+        """A snapshot of the messages waiting in a queue, taken under its lock."""
+        q = self.queues[queue]
         with q.cond:
             return [d.message for d in q.items]
+
+    def dead_letters(self, queue: str) -> list[OutgoingMessage]:
+        return self.waiting(self.specs_by_name()[queue].dead_letter_queue)
 
     def specs_by_name(self) -> dict[str, topology.QueueSpec]:
         return {s.name: s for s in self.specs.values()}

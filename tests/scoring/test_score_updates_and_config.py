@@ -8,16 +8,14 @@ from shared import events as ev
 from shared import topology
 from tests.conftest import wait_for
 from tests.scoring.helpers import deliver, official, rating, unit
-from tests.support.apps import ADMIN
+from tests.support.apps import ADMIN, queued_events
 
 CONFIG = {"citizen_weight": 0.5, "peer_weight": 0.5, "prior_weight": 10, "prior_rate": 0.8,
           "min_peer_reviewers": 3}
 
 
 def score_events(scoring):
-    q = scoring.bus.queues[topology.queue_for("notify").name]
-    return [ev.load_event(d.message.body) for d in q.items
-            if d.message.type == ev.SCORE_UPDATED]
+    return queued_events(scoring, topology.queue_for("notify").name, ev.SCORE_UPDATED)
 
 
 def latest(scoring, scope, subject, period):

@@ -40,7 +40,7 @@ def test_request_id_header_is_logged_and_passed_to_events(mongo_url):
     from services.survey.app import create_app
     from services.survey.documents import Rating
     from shared.memory_bus import MemoryBus
-    from tests.support.apps import make_settings, rating_body, seed_directory, start
+    from tests.support.apps import make_settings, queued_events, rating_body, seed_directory, start
 
     running = start(create_app, make_settings("survey", mongo_url), MemoryBus())
     try:
@@ -49,9 +49,7 @@ def test_request_id_header_is_logged_and_passed_to_events(mongo_url):
                                 headers={"X-Request-ID": "kiosk-7-0042"})
         assert r.headers["X-Request-ID"] == "kiosk-7-0042"
         running.runtime.get("survey.relay").flush()
-        queue = running.bus.queues["congso.scoring"]
-        sent = [ev.load_event(d.message.body) for d in queue.items
-                if d.message.type == ev.RATING_SUBMITTED]
+        sent = queued_events(running, "congso.scoring", ev.RATING_SUBMITTED)
         assert [e.correlationid for e in sent] == ["kiosk-7-0042"]
         assert Rating._get_collection().count_documents({}) == 1
     finally:

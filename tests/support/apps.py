@@ -64,3 +64,11 @@ def rating_body(token: str, **fields) -> dict:
             "client_id": str(uuid.uuid4())}
     body.update(fields)
     return body
+
+
+def queued_events(running: Running, queue: str, *types: str) -> list:
+    """Events waiting in one of the in-process bus's queues (all types when none given)."""
+    from shared import events as ev
+
+    return [ev.load_event(m.body) for m in running.bus.waiting(queue)
+            if not types or m.type in types]

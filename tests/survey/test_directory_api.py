@@ -2,7 +2,7 @@
 
 from shared import events as ev
 from shared import topology
-from tests.support.apps import ADMIN
+from tests.support.apps import ADMIN, queued_events
 
 
 def put(client, path, body, headers=ADMIN):
@@ -11,8 +11,7 @@ def put(client, path, body, headers=ADMIN):
 
 def published(survey, type_):
     survey.runtime.get("survey.relay").flush()
-    q = survey.bus.queues[topology.queue_for("scoring").name]
-    return [ev.load_event(d.message.body) for d in q.items if d.message.type == type_]
+    return queued_events(survey, topology.queue_for("scoring").name, type_)
 
 
 def test_unit_created_then_updated_publishes_each_version(survey, client):

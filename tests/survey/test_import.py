@@ -10,7 +10,7 @@ from openpyxl import Workbook
 from services.survey.documents import Official, Unit
 from shared import events as ev
 from shared import topology
-from tests.support.apps import ADMIN
+from tests.support.apps import ADMIN, queued_events
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
@@ -36,9 +36,8 @@ def counts():
 
 def directory_events(survey):
     survey.runtime.get("survey.relay").flush()
-    q = survey.bus.queues[topology.queue_for("notify").name]
-    return [ev.load_event(d.message.body) for d in q.items
-            if d.message.type in (ev.UNIT_UPSERTED, ev.OFFICIAL_UPSERTED)]
+    return queued_events(survey, topology.queue_for("notify").name,
+                         ev.UNIT_UPSERTED, ev.OFFICIAL_UPSERTED)
 
 
 def xlsx(rows: list[list]) -> bytes:

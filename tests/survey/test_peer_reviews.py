@@ -8,7 +8,7 @@ import pytest
 
 from shared import events as ev
 from shared import topology
-from tests.support.apps import ADMIN
+from tests.support.apps import ADMIN, queued_events
 
 YEAR = str(datetime.now(UTC).year)
 SCORES = {"discipline": 5, "conduct": 4, "ethics": 5, "dress": 3, "participation": 4}
@@ -34,9 +34,7 @@ def review(client, who, reviewee, scores=SCORES, period=YEAR, **extra):
 
 def review_events(survey):
     survey.runtime.get("survey.relay").flush()
-    q = survey.bus.queues[topology.queue_for("scoring").name]
-    return [ev.load_event(d.message.body) for d in q.items
-            if d.message.type == ev.PEER_REVIEW_SUBMITTED]
+    return queued_events(survey, topology.queue_for("scoring").name, ev.PEER_REVIEW_SUBMITTED)
 
 
 def test_assignments_are_active_colleagues_of_the_unit(client, people):

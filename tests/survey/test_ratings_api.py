@@ -32,8 +32,7 @@ def assert_untouched(survey, before: int) -> None:
 
 
 def _queued(survey):
-    q = survey.bus.queues[SCORING_QUEUE]
-    return [d.message for d in q.items]
+    return survey.bus.waiting(SCORING_QUEUE)
 
 
 def test_accepted_rating_is_stored_and_published_once(survey, client, token):
