@@ -76,15 +76,16 @@ class NotificationOut(Schema):
     id = fields.String(attribute="_id")
     kind = fields.String()
     unit = fields.String()
-    deadline = fields.String(allow_none=True)
+    # every field of the contract is in every item: null (or empty) rather than absent
+    deadline = fields.String(allow_none=True, dump_default=None)
     channel = fields.String()
-    recipient = fields.String(allow_none=True)
+    recipient = fields.String(allow_none=True, dump_default=None)
     status = fields.String()
-    attempts = fields.Integer()
-    errors = fields.List(fields.String())
-    subject = fields.String()
+    attempts = fields.Integer(dump_default=0)
+    errors = fields.List(fields.String(), dump_default=list)
+    subject = fields.String(allow_none=True, dump_default=None)
     created_at = fields.AwareDateTime()
-    sent_at = fields.AwareDateTime(allow_none=True)
+    sent_at = fields.AwareDateTime(allow_none=True, dump_default=None)
 
 
 class CalendarIn(StrictSchema):
