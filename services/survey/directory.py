@@ -6,7 +6,6 @@ record can't both claim the same version and consumers can keep the newest by ve
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Any
 
 from pymongo.errors import DuplicateKeyError
@@ -14,6 +13,7 @@ from pymongo.errors import DuplicateKeyError
 from services.survey.documents import Counter, Official, Unit
 from shared import events as ev
 from shared.outbox import outbox_fields
+from shared.periods import stored_now
 
 SOURCE = "/congso/survey"
 _RETRIES = 5
@@ -32,7 +32,7 @@ def _upsert_versioned(
     for _ in range(_RETRIES):
         current = coll.find_one({"_id": code}, {"version": 1})
         version = (current or {}).get("version", 0) + 1
-        now = datetime.now(UTC)
+        now = stored_now()
         record = {**fields, "version": version, "updated_at": now}
         changes = dict(record)
         if event_type is not None:
