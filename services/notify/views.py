@@ -106,8 +106,14 @@ def delete_deadline(deadline_id: str):
 def post_submission(deadline_id: str, unit: str):
     """Mark the unit's report submitted: no more reminders or overdue notices for it."""
     check_code(unit, "unit")
-    if Deadline._get_collection().find_one({"_id": deadline_id, "deleted": False}) is None:
+    deadline = Deadline._get_collection().find_one({"_id": deadline_id, "deleted": False},
+                                                   {"units": 1})
+    if deadline is None:
         raise Problem(404, f"No deadline {deadline_id!r}.", slug="unknown-deadline")
+    if "*" not in deadline["units"] and unit not in deadline["units"]:
+        # a mistyped code must not look submitted while the real unit is still reminded
+        raise Problem(404, f"Deadline {deadline_id!r} is not for unit {unit!r}; it is for "
+                           f"{', '.join(deadline['units'])}.", slug="unit-not-in-deadline")
     doc = {"deadline": deadline_id, "unit": unit, "submitted_at": datetime.now(UTC)}
     Submission._get_collection().update_one({"_id": f"{deadline_id}|{unit}"},
                                             {"$setOnInsert": doc}, upsert=True)

@@ -89,6 +89,27 @@ def test_reminder_goes_once_to_every_channel_of_each_unit_not_submitted(units, s
     assert [n["status"] for n in notifications()] == ["sent", "sent"]
 
 
+def test_submission_is_for_a_unit_the_deadline_names(units):
+    due = datetime.now(UTC) + timedelta(days=3)
+    put(units.client, "only", body(due, units=("U1",)))
+    put(units.client, "all", body(due, units=("*",)))
+    post = units.client.post
+    r = post("/api/v1/deadlines/only/submissions/U2", headers=ADMIN)
+    assert r.status_code == 404 and r.get_json()["type"].endswith("unit-not-in-deadline")
+    assert units.client.get("/api/v1/deadlines/only", headers=ADMIN).get_json()[
+        "submitted"] == []
+    first = post("/api/v1/deadlines/only/submissions/U1", headers=ADMIN)
+    assert first.status_code == 200 and first.get_json()["unit"] == "U1"
+    again = post("/api/v1/deadlines/only/submissions/U1", headers=ADMIN)
+    assert again.get_json() == first.get_json()  # idempotent: the first time is kept
+    # "*" is every unit, including one whose directory record has not reached notify yet
+    assert post("/api/v1/deadlines/all/submissions/U9", headers=ADMIN).status_code == 200
+    assert post("/api/v1/deadlines/nope/submissions/U1", headers=ADMIN).status_code == 404
+    assert post("/api/v1/deadlines/only/submissions/U1").status_code == 401
+    assert units.client.get("/api/v1/deadlines/only", headers=ADMIN).get_json()[
+        "submitted"] == ["U1"]
+
+
 def test_reminder_after_the_deadline_is_not_sent(units):
     due = datetime.now(UTC) + timedelta(days=1)
     put(units.client, "d", body(due))
