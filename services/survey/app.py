@@ -8,6 +8,7 @@ from flask import Flask
 
 from services.base import build_app
 from services.survey import (
+    counter_views,
     directory_views,
     documents,
     keys,
@@ -59,8 +60,9 @@ def install(app: Flask, api, settings: Settings, bus) -> SurveyContext:
                         limiter=RatingLimiter(settings))
     add_token_resolver(app, tokens.resolve_official_token)
     app.extensions["survey"] = ctx
-    for blp in (*directory_views.BLUEPRINTS, *views.BLUEPRINTS, *review_views.BLUEPRINTS):
-        api.register_blueprint(blp)
+    for module in (directory_views, counter_views, views, review_views):
+        for blp in module.BLUEPRINTS:
+            api.register_blueprint(blp)
     app.register_blueprint(kiosk.kiosk)
     return ctx
 

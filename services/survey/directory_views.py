@@ -1,15 +1,14 @@
-"""HTTP API of the directory: units, officials and counters (admin)."""
+"""HTTP API of the directory (admin): units, officials, their tokens, the import and
+replays; counters are in `counter_views`."""
 
 from __future__ import annotations
 
-from flask import Response, current_app, g, render_template, request
+from flask import current_app, g, request
 from flask_smorest import Blueprint
 
-from services.survey import directory, importer, messages, qr, replay, tokens
-from services.survey.documents import Counter, Official, Unit
+from services.survey import directory, importer, replay, tokens
+from services.survey.documents import Official, Unit
 from services.survey.schemas import (
-    CounterIn,
-    CounterOut,
     ImportOut,
     OfficialIn,
     OfficialOut,
@@ -28,18 +27,18 @@ from shared.problems import Problem
 IMPORT_LIMIT = 4 * 1024 * 1024  # a province's officials fit; the 64 KiB default would not
 
 blp = Blueprint("directory", __name__, url_prefix="/api/v1",
-                description="Units, officials and counters")
+                description="Units and officials, their tokens, the import, replays")
 
 
-def _ctx():
+def ctx():
     return current_app.extensions["survey"]
 
 
-def _invalid(field: str, message: str):
+def invalid(field: str, message: str):
     return Problem(422, message, errors={field: [message]}, slug="validation-error")
 
 
-def _found(document, code: str, what: str) -> dict:
+def found(document, code: str, what: str) -> dict:
     """The record `code` of a directory collection, or a 404 naming what was looked for."""
     doc = document._get_collection().find_one({"_id": code})
     if doc is None:
@@ -52,16 +51,16 @@ def _unit_parent_problem(code: str, parent: str | None) -> Problem | None:
     if parent is None:
         return None
     if parent == code:
-        return _invalid("parent", "a unit cannot be its own parent")
+        return invalid("parent", "a unit cannot be its own parent")
     coll = Unit._get_collection()
     seen = {code}
     current = parent
     while current is not None:
         doc = coll.find_one({"_id": current}, {"parent": 1})
         if doc is None:
-            return _invalid("parent", f"unknown unit {current!r}") if current == parent else None
+            return invalid("parent", f"unknown unit {current!r}") if current == parent else None
         if current in seen:
-            return _invalid("parent", "this parent would make a loop of units")
+            return invalid("parent", "this parent would make a loop of units")
         seen.add(current)
         current = doc.get("parent")
     return None
@@ -69,7 +68,7 @@ def _unit_parent_problem(code: str, parent: str | None) -> Problem | None:
 
 def _saved(collection: str, result: tuple[dict, bool]):
     record, created = result
-    _ctx().relay.notify(collection, record["code"])
+    ctx().relay.notify(collection, record["code"])
     return record, 201 if created else 200
 
 
@@ -94,7 +93,7 @@ def put_unit(body: dict, code: str):
 @blp.doc(security=SECURITY)
 def get_unit(code: str):
     """Read a unit."""
-    return _found(Unit, code, "unit")
+    return found(Unit, code, "unit")
 
 
 @blp.get("/units")
@@ -118,18 +117,6 @@ def list_officials(query: dict):
             for d in Official._get_collection().find(where).sort("_id", 1)]
 
 
-@blp.get("/counters")
-@require("admin")
-@blp.arguments(UnitFilter(), location="query")
-@blp.response(200, CounterOut(many=True))
-@blp.doc(security=SECURITY)
-def list_counters(query: dict):
-    """Counters, all or of one unit (?unit=), with their kiosk URLs."""
-    where = {"unit": query["unit"]} if query.get("unit") else {}
-    return [_with_kiosk_url({"code": d["_id"], **d})
-            for d in Counter._get_collection().find(where).sort("_id", 1)]
-
-
 @blp.put("/officials/<code:code>")
 @require("admin")
 @blp.arguments(OfficialIn())
@@ -140,7 +127,7 @@ def put_official(body: dict, code: str):
     """Create or update an official."""
     check_code(code)
     if not directory.unit_exists(body["unit"]):
-        raise _invalid("unit", f"unknown unit {body['unit']!r}")
+        raise invalid("unit", f"unknown unit {body['unit']!r}")
     return _saved("officials",
                   directory.upsert_official(code, body, correlationid=g.request_id))
 
@@ -151,102 +138,7 @@ def put_official(body: dict, code: str):
 @blp.doc(security=SECURITY)
 def get_official(code: str):
     """Read an official."""
-    return _found(Official, code, "official")
-
-
-@blp.put("/counters/<code:code>")
-@require("admin")
-@blp.arguments(CounterIn())
-@blp.response(200, CounterOut, description="Updated")
-@blp.alt_response(201, schema=CounterOut, description="Created")
-@blp.doc(security=SECURITY)
-def put_counter(body: dict, code: str):
-    """Create or update a counter; the answer has its kiosk URL and token."""
-    check_code(code)
-    if not directory.unit_exists(body["unit"]):
-        raise _invalid("unit", f"unknown unit {body['unit']!r}")
-    known = {d["_id"] for d in Official._get_collection().find(
-        {"_id": {"$in": body["officials"]}}, {"_id": 1})}
-    unknown = [o for o in body["officials"] if o not in known]
-    if unknown:
-        raise _invalid("officials", f"unknown officials: {', '.join(unknown)}")
-    record, created = directory.upsert_counter(
-        code, body, lambda: tokens.make_counter_token(tokens.counter_key()))
-    return _with_kiosk_url(record), 201 if created else 200
-
-
-def _with_kiosk_url(record: dict) -> dict:
-    record["kiosk_url"] = kiosk_url(record["token"])
-    return record
-
-
-def kiosk_url(token: str) -> str:
-    return f"{_ctx().settings.public_base_url}/k/{token}"
-
-
-def _counter_or_404(code: str) -> dict:
-    return _found(Counter, code, "counter")
-
-
-@blp.get("/counters/<code:code>")
-@require("admin")
-@blp.response(200, CounterOut)
-@blp.doc(security=SECURITY)
-def get_counter(code: str):
-    """Read a counter, with its kiosk URL and token."""
-    return _with_kiosk_url(_counter_or_404(code))
-
-
-@blp.post("/counters/<code:code>/token")
-@require("admin")
-@blp.response(200, CounterOut, description="The counter with its new token")
-@blp.doc(security=SECURITY)
-def rotate_counter_token(code: str):
-    """Replace the counter's kiosk token (revoking the old one: reprint its QR code)."""
-    _counter_or_404(code)
-    tokens.rotate_counter_token(code)
-    return _with_kiosk_url(_counter_or_404(code))
-
-
-@blp.get("/counters/<code:code>/qr.svg")
-@require("admin")
-@blp.response(200, content_type="image/svg+xml",
-              description="QR code of the counter's kiosk URL")
-@blp.doc(security=SECURITY)
-def counter_qr_svg(code: str):
-    """The counter's QR code as SVG."""
-    counter = _counter_or_404(code)
-    return Response(qr.qr_svg(kiosk_url(counter["token"])), mimetype="image/svg+xml")
-
-
-@blp.get("/counters/<code:code>/qr.png")
-@require("admin")
-@blp.response(200, content_type="image/png",
-              description="QR code of the counter's kiosk URL")
-@blp.doc(security=SECURITY)
-def counter_qr_png(code: str):
-    """The counter's QR code as PNG."""
-    counter = _counter_or_404(code)
-    return Response(qr.qr_png(kiosk_url(counter["token"])), mimetype="image/png")
-
-
-@blp.get("/units/<code:code>/qr-sheet.html")
-@require("admin")
-@blp.response(200, content_type="text/html", description="Print-ready A4 page")
-@blp.doc(security=SECURITY)
-def unit_qr_sheet(code: str):
-    """A print-ready A4 sheet of the unit's counters: label, QR code, instruction."""
-    unit = Unit._get_collection().find_one({"_id": code})
-    if unit is None:
-        raise Problem(404, f"No unit {code!r}.", slug="unknown-unit")
-    counters = []
-    for c in Counter._get_collection().find({"unit": code}).sort("_id", 1):
-        url = kiosk_url(c["token"])
-        counters.append({"label": c["label"], "kiosk_url": url,
-                         "svg": qr.qr_svg(url, inline=True).decode()})
-    html = render_template("qr_sheet.html", unit=unit, counters=counters,
-                           **messages.catalogue("vi"))
-    return Response(html, mimetype="text/html")
+    return found(Official, code, "official")
 
 
 @blp.post("/officials/<code:code>/tokens")
@@ -293,7 +185,7 @@ def import_directory():
     if plan.errors:
         raise Problem(422, f"{len({e['row'] for e in plan.errors})} row(s) have problems; "
                            "nothing was written.", errors=plan.errors, slug="import-rejected")
-    return importer.apply_plan(plan, _ctx().relay.notify, g.request_id)
+    return importer.apply_plan(plan, ctx().relay.notify, g.request_id)
 
 
 @blp.post("/replays")
@@ -303,7 +195,7 @@ def import_directory():
 @blp.doc(security=SECURITY)
 def post_replay(body: dict):
     """Publish every stored record again, to one consumer only (to rebuild its database)."""
-    return replay.start_replay(body["target"], _ctx().publisher)
+    return replay.start_replay(body["target"], ctx().publisher)
 
 
 @blp.get("/replays/<code:job_id>")
