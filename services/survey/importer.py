@@ -50,7 +50,7 @@ def read_rows(body: bytes, mimetype: str) -> list[tuple[int, dict]]:
         except UnicodeDecodeError:
             raise UnreadableFile("the CSV file is not UTF-8 text") from None
         try:
-            table = list(csv.reader(io.StringIO(text)))
+            table = list(csv.reader(io.StringIO(text), delimiter=_delimiter(text)))
         except csv.Error as exc:
             raise UnreadableFile(f"not a CSV file: {exc}") from None
     if not table or not any(c.strip() for c in table[0]):
@@ -65,6 +65,16 @@ def read_rows(body: bytes, mimetype: str) -> list[tuple[int, dict]]:
     if len(rows) > MAX_ROWS:
         raise UnreadableFile(f"more than {MAX_ROWS} rows; split the file")
     return [(0, {"__header__": header}), *rows]
+
+
+def _delimiter(text: str) -> str:
+    """The header row's separator: a comma, or the semicolon that Excel writes where the
+    decimal mark is a comma (Vietnamese regional settings), or a tab."""
+    header = text.split("\n", 1)[0]
+    return max(_DELIMITERS, key=header.count)  # a tie (no separator at all): the comma
+
+
+_DELIMITERS = (",", ";", "\t")
 
 
 def _xlsx_table(body: bytes) -> list[list[str]]:

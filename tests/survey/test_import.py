@@ -73,6 +73,23 @@ def test_importing_again_updates(client):
     assert client.get("/api/v1/units/Q", headers=ADMIN).get_json()["name"] == "UBND quận Một"
 
 
+def test_csv_as_excel_writes_it_with_vietnamese_regional_settings(client):
+    """Semicolons (the comma is the decimal mark there), a byte-order mark, CRLF."""
+    import csv
+
+    out = io.StringIO()
+    csv.writer(out, delimiter=";", lineterminator="\r\n").writerows(
+        csv.reader(io.StringIO(GOOD_CSV)))
+    assert '"motcua@p1.vn;ThuKy@P1.vn"' in out.getvalue()  # a list quoted, as Excel does
+    r = post(client, "\ufeff" + out.getvalue())
+    assert r.status_code == 200, r.get_json()
+    assert r.get_json() == {"created": 4, "updated": 0}
+    unit = client.get("/api/v1/units/P1", headers=ADMIN).get_json()
+    assert unit["emails"] == ["motcua@p1.vn", "thuky@p1.vn"] and unit["parent"] == "Q"
+    assert client.get("/api/v1/officials/CB10", headers=ADMIN).get_json()[
+        "position"] == "Công chức Tư pháp"
+
+
 def test_xlsx_import(client):
     data = xlsx([["code", "kind", "name", "unit", "parent"],
                  ["U9", "unit", "Sở Nội vụ", None, None],
