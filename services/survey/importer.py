@@ -48,7 +48,8 @@ def read_rows(body: bytes, mimetype: str) -> list[tuple[int, dict]]:
         try:
             text = body.decode("utf-8-sig")
         except UnicodeDecodeError:
-            raise UnreadableFile("the CSV file is not UTF-8 text") from None
+            raise UnreadableFile("the CSV file is not UTF-8 text "
+                                 "(in Excel: Save As, 'CSV UTF-8')") from None
         try:
             table = list(csv.reader(io.StringIO(text), delimiter=_delimiter(text)))
         except csv.Error as exc:

@@ -146,6 +146,11 @@ def test_unreadable_files_are_400(client, data, content_type):
     assert counts() == (0, 0)
 
 
+def test_a_csv_that_is_not_utf8_says_how_to_save_it(client):
+    r = post(client, GOOD_CSV.encode("utf-16"))  # Excel's "Unicode Text"
+    assert r.status_code == 400 and "CSV UTF-8" in r.get_json()["detail"]
+
+
 def test_wrong_content_type_and_auth(client):
     assert post(client, GOOD_CSV, "application/json").status_code == 400
     assert post(client, GOOD_CSV, headers={}).status_code == 401
