@@ -9,13 +9,13 @@ from __future__ import annotations
 import hashlib
 import hmac
 import uuid
-from datetime import UTC, datetime
 
 from pymongo.errors import DuplicateKeyError
 
 from services.survey.documents import Official, Rating, ReceiptClaim
 from shared import events as ev
 from shared.outbox import outbox_fields
+from shared.periods import stored_now
 from shared.problems import Problem
 
 SOURCE = "/congso/survey"
@@ -114,7 +114,7 @@ def accept_rating(
         "factors": body.get("factors") or {},
         "comment": body.get("comment"),
         "receipt_code": body.get("receipt_code"),
-        "submitted_at": datetime.now(UTC),
+        "submitted_at": stored_now(),
     }
     event = rating_event(data, correlationid)
     doc = {

@@ -11,7 +11,6 @@ from __future__ import annotations
 import logging
 import threading
 import uuid
-from datetime import UTC, datetime
 
 from services.survey.documents import Official, PeerReview, Rating, ReplayJob, Unit
 from services.survey.ratings import rating_event
@@ -19,6 +18,7 @@ from services.survey.reviews import review_event
 from shared import events as ev
 from shared import topology
 from shared.messages import OutgoingMessage
+from shared.periods import stored_now
 
 logger = logging.getLogger(__name__)
 SOURCE = "/congso/survey"
@@ -54,7 +54,7 @@ def _events():
 def start_replay(target: str, publisher) -> dict:
     """Record a replay job and run it in the background; return the job."""
     job = {"_id": uuid.uuid4().hex, "target": target, "status": "running", "published": 0,
-           "failed_attempts": 0, "started_at": datetime.now(UTC), "finished_at": None}
+           "failed_attempts": 0, "started_at": stored_now(), "finished_at": None}
     ReplayJob._get_collection().insert_one(job)
     threading.Thread(target=_run, args=(job["_id"], target, publisher), daemon=True,
                      name=f"replay-{target}").start()
@@ -76,13 +76,13 @@ def _run(job_id: str, target: str, publisher) -> None:
         if batch:
             published += _publish(publisher, batch, job_id)
         coll.update_one({"_id": job_id}, {"$set": {
-            "published": published, "status": "done", "finished_at": datetime.now(UTC)}})
+            "published": published, "status": "done", "finished_at": stored_now()}})
         logger.info("replay %s to %s: %d events", job_id, target, published)
     except Exception as exc:
         logger.exception("replay %s failed", job_id)
         coll.update_one({"_id": job_id}, {"$set": {
             "published": published, "status": "failed", "error": str(exc),
-            "finished_at": datetime.now(UTC)}})
+            "finished_at": stored_now()}})
 
 
 def _publish(publisher, batch: list[OutgoingMessage], job_id: str, attempts: int = 20) -> int:

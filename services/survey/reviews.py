@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-from datetime import UTC, datetime
+from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from pymongo.errors import DuplicateKeyError
@@ -20,7 +20,7 @@ from services.survey import keys
 from services.survey.documents import Official, PeerReview, ReviewWindow
 from shared import events as ev
 from shared.outbox import outbox_fields
-from shared.periods import InvalidPeriod, parse_period
+from shared.periods import InvalidPeriod, parse_period, stored_now
 from shared.problems import Problem
 
 SOURCE = "/congso/survey"
@@ -123,7 +123,7 @@ def save_review(period: str, reviewer: str, reviewee: dict, body: dict, key: byt
     for _ in range(5):
         current = coll.find_one({"_id": rid}, {"revision": 1})
         revision = (current or {}).get("revision", 0) + 1
-        now = datetime.now(UTC)
+        now = stored_now()
         pseudonym = reviewer_pseudonym(key, period, reviewer, reviewee["_id"])
         record = {"period": period, "unit": reviewee["unit"], "reviewee": reviewee["_id"],
                   "scores": dict(body["scores"]), "comment": body.get("comment"),

@@ -1,0 +1,60 @@
+"""POST /api/v1/replays: every stored record published again, to one consumer only, as the
+same event it was when first published (a rebuilt database must equal the lost one)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from shared import events as ev
+from shared import topology
+from tests.conftest import wait_for
+from tests.support.apps import ADMIN, queued_events, rating_body
+
+SCORES = dict.fromkeys(("discipline", "conduct", "ethics", "dress", "participation"), 4)
+
+
+def by_id(events) -> dict:
+    """Each record's latest event data, keyed by what identifies the record."""
+    out = {}
+    for e in events:
+        out[(e.type, e.data.get("id") or e.data.get("code"))] = e.data
+    return out
+
+
+def test_a_replay_publishes_each_record_as_it_was_first_published(survey, client, token):
+    year = str(datetime.now(UTC).year)
+    for overall in (5, 2):
+        assert client.post("/api/v1/ratings", json=rating_body(
+            token, overall=overall, factors={"access": 3}, comment="Nhanh, đúng hẹn",
+            receipt_code=f"BN-{overall}")).status_code == 201
+    reviewer = client.post("/api/v1/officials/CB2/tokens", headers=ADMIN).get_json()["token"]
+    r = client.put(f"/api/v1/peer-reviews/{year}/CB1", json={"scores": SCORES},
+                   headers={"Authorization": f"Bearer {reviewer}"})
+    assert r.status_code == 201
+    survey.runtime.get("survey.relay").flush()
+    scoring_queue = topology.queue_for("scoring").name
+    first = by_id(queued_events(survey, scoring_queue))
+    assert {t for t, _ in first} == {ev.UNIT_UPSERTED, ev.OFFICIAL_UPSERTED,
+                                      ev.RATING_SUBMITTED, ev.PEER_REVIEW_SUBMITTED}
+    notify_before = len(queued_events(survey, topology.queue_for("notify").name))
+
+    r = client.post("/api/v1/replays", json={"target": "scoring"}, headers=ADMIN)
+    assert r.status_code == 202
+    job = r.get_json()
+    done = wait_for(lambda: (j := client.get(f"/api/v1/replays/{job['id']}",
+                                             headers=ADMIN).get_json())["status"] == "done"
+                    and j, message="the replay")
+    assert done["published"] == len(first) and done["started_at"] == job["started_at"]
+
+    events = queued_events(survey, scoring_queue)
+    replayed = by_id(events[len(events) - len(first):])
+    assert replayed == first  # times included: stored as published, to the millisecond
+    # one consumer only: notify did not get the history again
+    assert len(queued_events(survey, topology.queue_for("notify").name)) == notify_before
+
+
+def test_replay_target_must_be_a_consumer(client):
+    r = client.post("/api/v1/replays", json={"target": "everyone"}, headers=ADMIN)
+    assert r.status_code == 422 and "target" in r.get_json()["errors"]
+    assert client.get("/api/v1/replays/nope", headers=ADMIN).status_code == 404
+    assert client.post("/api/v1/replays", json={"target": "scoring"}).status_code == 401
