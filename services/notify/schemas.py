@@ -5,7 +5,7 @@ from __future__ import annotations
 from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates
 
 from services.notify.service import parse_duration
-from shared.events import CODE
+from shared.events import CODE, TrimmedString
 
 
 class StrictSchema(Schema):
@@ -14,7 +14,7 @@ class StrictSchema(Schema):
 
 
 class DeadlineIn(StrictSchema):
-    title = fields.String(required=True, validate=validate.Length(1, 300))
+    title = TrimmedString(required=True, validate=validate.Length(1, 300))
     due_at = fields.AwareDateTime(required=True)
     units = fields.List(fields.String(validate=validate.Length(1, 64)), required=True,
                         validate=validate.Length(min=1, max=5000),
@@ -31,6 +31,8 @@ class DeadlineIn(StrictSchema):
         for code in value:
             if code != "*":
                 CODE(code)
+        if len(set(value)) != len(value):
+            raise ValidationError("the same unit twice")
 
     @validates("remind_before")
     def _durations(self, value: list[str], **kwargs) -> None:

@@ -58,10 +58,15 @@ def test_deadline_validation(notify):
                        ({"units": ["*", "U1"]}, "units"),
                        ({"units": []}, "units"),
                        ({"due_at": "2026-12-01T00:00:00"}, "due_at"),
-                       ({"escalate_to": "bad code"}, "escalate_to")]:
+                       ({"escalate_to": "bad code"}, "escalate_to"),
+                       ({"title": " \u00a0 "}, "title"),
+                       ({"units": ["U1", "U2", "U1"]}, "units"),
+                       ({"remind_before": ["P1D", "P1D"]}, "remind_before")]:
         r = put(notify.client, "d1", {**body(due), **bad})
         assert r.status_code == 422 and field in r.get_json()["errors"], bad
-    assert put(notify.client, "d1", body(due)).status_code == 201
+    assert put(notify.client, "d1", {**body(due), "title": "  Báo cáo năm "}).status_code == 201
+    assert notify.client.get("/api/v1/deadlines/d1", headers=ADMIN).get_json()[
+        "title"] == "Báo cáo năm"
     assert put(notify.client, "d1", body(due, remind=("P2D",))).status_code == 200
     assert notify.client.get("/api/v1/deadlines/d1", headers=ADMIN).get_json()[
         "remind_before"] == ["P2D"]
