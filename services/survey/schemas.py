@@ -39,7 +39,9 @@ class RatingIn(StrictSchema):
     factors = fields.Nested(FactorsIn, load_default=dict, allow_none=True)
     comment = fields.String(load_default=None, allow_none=True,
                             validate=validate.Length(max=1000))
-    receipt_code = fields.String(load_default=None, allow_none=True, validate=RECEIPT)
+    # trimmed (a phone keyboard adds a space after a word); blank means no receipt
+    receipt_code = TrimmedString(load_default=None, allow_none=True,
+                                 validate=lambda code: code == "" or RECEIPT(code))
     client_id = fields.UUID(required=True,
                             metadata={"description": "chosen by the client; retries reuse it"})
 
@@ -48,6 +50,7 @@ class RatingIn(StrictSchema):
         data["factors"] = {k: v for k, v in (data.get("factors") or {}).items() if v is not None}
         comment = (data.get("comment") or "").strip()
         data["comment"] = comment or None
+        data["receipt_code"] = data.get("receipt_code") or None
         data["client_id"] = str(data["client_id"])
         return data
 

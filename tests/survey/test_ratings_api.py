@@ -80,6 +80,18 @@ def test_receipt_code_rated_twice_is_a_conflict(survey, client, token):
     assert r.mimetype == "application/problem+json"
     assert "receipt_code" in r.get_json()["errors"]
     assert stored_ratings() == before
+    # typed on a phone, with the space its keyboard adds: the same receipt
+    r = client.post("/api/v1/ratings", json=rating_body(token, receipt_code=" HS-9 "))
+    assert r.status_code == 409 and stored_ratings() == before
+
+
+def test_a_blank_receipt_code_is_no_receipt(survey, client, token):
+    for blank in ("", "  "):
+        r = client.post("/api/v1/ratings", json=rating_body(token, receipt_code=blank))
+        assert r.status_code == 201, r.get_json()
+    survey.runtime.get("survey.relay").flush()
+    sent = [ev.load_event(m.body) for m in _queued(survey) if m.type == ev.RATING_SUBMITTED]
+    assert [e.data["receipt_code"] for e in sent] == [None, None]
 
 
 def test_unknown_counter_token_is_404(survey, client, token):
