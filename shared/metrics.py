@@ -14,10 +14,15 @@ from prometheus_client import (
     Counter,
     Gauge,
     Histogram,
+    disable_created_metrics,
     generate_latest,
     multiprocess,
 )
 from prometheus_client import REGISTRY as DEFAULT_REGISTRY
+
+# `*_created` samples (one per label set, the time it first appeared) double what a scrape
+# carries and no alert here uses them; multiprocess mode does not write them at all.
+disable_created_metrics()
 
 HTTP_REQUESTS = Counter(
     "congso_http_requests_total", "HTTP requests answered",

@@ -28,6 +28,7 @@ def test_metrics_are_prometheus_text(app_client):
     r = app_client.get("/metrics")
     assert r.status_code == 200 and r.mimetype == "text/plain"
     assert b'congso_http_requests_total{endpoint="/healthz"' in r.data
+    assert b"_created" not in r.data  # one sample per series, as in multiprocess mode
 
 
 def test_openapi_document_lists_the_contract_paths(app_client):
