@@ -366,8 +366,8 @@ def bench_rebuild(url: str, n: int) -> dict:
             if done and applied is None:
                 applied = time.perf_counter() - started
                 requests.delete(hold, headers=ADMIN, timeout=10)
-            elif done and status["pending_recomputes"] == 0 \
-                    and status["publishing_held_until"] is None:
+            elif done and status["publishing_held_until"] is None \
+                    and not status["catching_up_after_hold"]:
                 break
             time.sleep(0.5)
         total = time.perf_counter() - started

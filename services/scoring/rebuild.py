@@ -83,7 +83,8 @@ def rebuild(argv: list[str] | None = None) -> int:
 
 
 def _wait_for_scores(args, headers: dict, started: float) -> int:
-    """Until every changed score is derived (and queued for publishing)."""
+    """Until every score changed during the hold is derived (and queued for publishing).
+    Not until no bucket at all is marked: ratings keep coming during a rebuild."""
     deadline = time.monotonic() + args.timeout
     while time.monotonic() < deadline:
         try:
@@ -92,7 +93,7 @@ def _wait_for_scores(args, headers: dict, started: float) -> int:
         except requests.RequestException as exc:
             print(f"scoring unreachable: {exc}", file=sys.stderr)
         else:
-            if status["pending_recomputes"] == 0 and status["publishing_held_until"] is None:
+            if status["publishing_held_until"] is None and not status["catching_up_after_hold"]:
                 print(f"scores derived and published in {time.monotonic() - started:.1f} s")
                 return 0
         time.sleep(0.5)

@@ -124,6 +124,9 @@ class StatusOut(Schema):
     pending_recomputes = fields.Integer(
         metadata={"description": "buckets changed whose scores are not derived yet"})
     publishing_held_until = fields.AwareDateTime(allow_none=True)
+    catching_up_after_hold = fields.Boolean(metadata={
+        "description": "a hold ended and the scores changed during it are not all derived "
+                       "(and queued for publishing) yet"})
 
 
 class HoldIn(Schema):

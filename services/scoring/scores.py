@@ -30,6 +30,7 @@ logger = logging.getLogger(__name__)
 
 REFERENCE = "tham khảo"
 SOURCE = "/congso/scoring"
+DRAIN_BATCH = 500  # buckets per drain step (per bucket collection)
 
 
 def official_results(store: MongoScoringStore, codes: list[str], period: str,
@@ -109,7 +110,6 @@ class Refresher:
         self._last_scan = float("-inf")
         self.recompute_all_requested = threading.Event()
         self._config_version: int | None = None
-        self._was_held = self._released = False
         self._poll = 2.0  # how soon a configuration saved by another process is seen
 
     def hint(self, *bucket_ids: str) -> None:
@@ -138,13 +138,18 @@ class Refresher:
     def run_once(self, full_scan: bool = False) -> int:
         """Recompute what changed; return how many scores changed."""
         with self._pass_lock:
-            version, held_until = self._store.control()
-            if self._held(held_until):
+            control = self._store.control()
+            now = datetime.now(UTC)
+            if control.held_until is not None and control.held_until > now:
                 return 0  # the buckets stay marked: the pass after the hold takes them
-            if self._released:
-                self._released = False
-                return self._drain()
-            if self._config_changed(version) or self.recompute_all_requested.is_set():
+            if control.held_until is not None and self._store.release_publishing(now):
+                control = self._store.control()  # the hold ran out (its holder died?)
+            if control.released > control.drained:
+                changed, complete = self._drain()
+                if complete:
+                    self._store.mark_drained(control.released)
+                return changed
+            if self._config_changed(control.version) or self.recompute_all_requested.is_set():
                 self.recompute_all_requested.clear()
                 return self._recompute_all()
             with self._lock:
@@ -159,27 +164,25 @@ class Refresher:
         self._store.mark_clean(buckets)
         return changed
 
-    def _held(self, until: datetime | None) -> bool:
-        """True while publishing is held (a rebuild); notes the moment it ends."""
-        if until is not None and until > datetime.now(UTC):
-            self._was_held = True
-            return True
-        if self._was_held:
-            self._was_held, self._released = False, True
-        return False
-
-    def _drain(self) -> int:
-        """Recompute every marked bucket, batch after batch: the end of a hold."""
+    def _drain(self) -> tuple[int, bool]:
+        """Recompute every marked bucket, batch after batch: the end of a hold.
+        Return (scores changed, whether every bucket marked during the hold is done)."""
         with self._lock:
             self._hints.clear()
         changed = 0
-        while not self._stopping.is_set():
-            buckets = self._store.dirty_buckets(None)
-            if not buckets:
+        while True:
+            buckets = self._store.dirty_buckets(None, limit=DRAIN_BATCH)
+            if buckets:
+                changed += self._refresh(buckets)
+            if len(buckets) < DRAIN_BATCH:
+                # every bucket marked when this batch was read is in it; marks made since
+                # are live traffic, which the usual passes take (waiting for none at all
+                # would never end under a steady load)
                 break
-            changed += self._refresh(buckets)
+            if self._stopping.is_set():
+                return changed, False  # the next pass, here or elsewhere, finishes it
         logger.info("publishing resumed: %d scores changed while it was held", changed)
-        return changed
+        return changed, True
 
     def _config_changed(self, version: int) -> bool:
         """True once after the configuration changed, whichever process changed it."""

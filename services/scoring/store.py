@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from pymongo.errors import DuplicateKeyError
@@ -30,6 +31,25 @@ _SAFE_KEY = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 # Set, in the same write as a contribution, on the bucket it changed: the scores derived
 # from that bucket are to be recomputed (and `score.updated` sent) even after a crash.
 DIRTY = "dirty_at"
+
+
+@dataclass(frozen=True)
+class Control:
+    """What the refresher reads before each pass: configuration version and the hold."""
+
+    version: int
+    held_until: datetime | None
+    released: int  # holds ended so far
+    drained: int  # of those, how many the refresher has caught up after
+
+    def held_at(self, now: datetime) -> datetime | None:
+        """Until when publishing is held, if it is held at `now`."""
+        return self.held_until if self.held_until and self.held_until > now else None
+
+    def catching_up(self, now: datetime) -> bool:
+        """A hold ended (or ran out) and what changed during it is not all derived yet."""
+        return self.released > self.drained or (
+            self.held_until is not None and self.held_until <= now)
 
 
 def field_key(contribution_id: str) -> str:
@@ -235,22 +255,36 @@ class MongoScoringStore:
         """Keep score changes unpublished until `until` (a rebuild replays history: its
         passing states must not reach notify as new crossings)."""
         ConfigRecord._get_collection().update_one(
-            {"_id": "hold"}, {"$set": {"values": {"until": until}}}, upsert=True)
+            {"_id": "hold"}, {"$set": {"values.until": until}}, upsert=True)
         return until
 
-    def release_publishing(self) -> None:
-        ConfigRecord._get_collection().delete_one({"_id": "hold"})
+    def release_publishing(self, expired_by: datetime | None = None) -> bool:
+        """End the hold (or, with `expired_by`, only a hold that ran out by then). Each end
+        counts one release; the refresher derives what changed meanwhile and counts it
+        drained, so anyone can tell when the scores are caught up, from any process."""
+        where: dict = {"_id": "hold"}
+        if expired_by is not None:
+            where["values.until"] = {"$lte": expired_by}
+        else:
+            where["values.until"] = {"$ne": None}
+        result = ConfigRecord._get_collection().update_one(
+            where, {"$set": {"values.until": None}, "$inc": {"released": 1}})
+        return bool(result.modified_count)
 
-    def publishing_held_until(self) -> datetime | None:
-        return self.control()[1]
+    def mark_drained(self, release: int) -> None:
+        ConfigRecord._get_collection().update_one({"_id": "hold"},
+                                                  {"$max": {"drained": release}})
 
-    def control(self) -> tuple[int, datetime | None]:
-        """(configuration version, publishing held until): one read for both."""
+    def control(self) -> Control:
+        """Configuration version and the publishing hold, in one read."""
         docs = {d["_id"]: d for d in ConfigRecord._get_collection().find(
-            {"_id": {"$in": ["scoring", "hold"]}}, {"version": 1, "values.until": 1})}
-        version = docs.get("scoring", {}).get("version", 0)
-        hold = docs.get("hold")
-        return version, hold["values"]["until"].replace(tzinfo=UTC) if hold else None
+            {"_id": {"$in": ["scoring", "hold"]}},
+            {"version": 1, "values.until": 1, "released": 1, "drained": 1})}
+        hold = docs.get("hold") or {}
+        until = (hold.get("values") or {}).get("until")
+        return Control(version=docs.get("scoring", {}).get("version", 0),
+                       held_until=until.replace(tzinfo=UTC) if until else None,
+                       released=hold.get("released", 0), drained=hold.get("drained", 0))
 
     # --- materialised scores ----------------------------------------------------------
 

@@ -147,9 +147,11 @@ def get_status():
         connected = metrics.process_total("congso_consumer_connected", queue=queue)
         ready = bool(connected)
         inflight = int(metrics.process_total("congso_consumer_inflight", queue=queue) or 0)
+    control, now = ctx.store.control(), datetime.now(UTC)
     return {"consumer_ready": ready, "inflight": inflight,
             "pending_recomputes": ctx.store.dirty_count(),
-            "publishing_held_until": ctx.store.publishing_held_until()}
+            "publishing_held_until": control.held_at(now),
+            "catching_up_after_hold": control.catching_up(now)}
 
 
 @scores.put("/scoring/hold")

@@ -9,6 +9,7 @@ import collections
 import random
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 import uuid
@@ -106,11 +107,19 @@ def test_broker_outage_and_scoring_crash_under_load_lose_and_double_nothing(fres
         scoring.kill()  # mid-load: its in-memory database dies with it
         scoring = ServiceProcess("services.scoring", env, free_port())
         scoring.wait_ready()
-        rebuild = subprocess.run(
-            [sys.executable, "-m", "services.scoring", "rebuild", "--survey-url", survey.base,
-             "--scoring-url", scoring.base], env={**env, "PATH": "/usr/bin:/bin"},
-            capture_output=True, text=True, timeout=300)
-        assert rebuild.returncode == 0, rebuild.stdout + rebuild.stderr
+        with tempfile.TemporaryFile("w+") as out:  # kept whole, to show if it fails
+            rebuild = subprocess.Popen(
+                [sys.executable, "-m", "services.scoring", "rebuild", "--survey-url",
+                 survey.base, "--scoring-url", scoring.base, "--timeout", "150"],
+                env={**env, "PATH": "/usr/bin:/bin"}, stdout=out, stderr=subprocess.STDOUT,
+                text=True)
+            try:
+                code = rebuild.wait(180)
+            except subprocess.TimeoutExpired:
+                rebuild.kill()
+                code = rebuild.wait()
+            out.seek(0)
+            assert code == 0, out.read()[-4000:] + scoring.output()[-4000:]
         time.sleep(3)
         load.stopping.set()
         load.join(20)

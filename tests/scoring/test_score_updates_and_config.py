@@ -7,7 +7,7 @@ import pytest
 from shared import events as ev
 from shared import topology
 from tests.conftest import wait_for
-from tests.scoring.helpers import deliver, official, rating, unit
+from tests.scoring.helpers import WHEN, deliver, official, rating, unit
 from tests.support.apps import ADMIN, queued_events
 
 CONFIG = {"citizen_weight": 0.5, "peer_weight": 0.5, "prior_weight": 10, "prior_rate": 0.8,
@@ -109,6 +109,66 @@ def test_a_publishing_hold_keeps_passing_states_back_and_publishes_the_final_onc
         assert e.data["score"]["citizen"]["count"] == 4
     assert set(counts.values()) == {1}
     assert {k[2] for k in counts if k[0] == "official"} == {"2026", "2026-Q2", "2026-05"}
+
+
+def status(scoring) -> dict:
+    return scoring.client.get("/api/v1/scoring/status", headers=ADMIN).get_json()
+
+
+def test_caught_up_after_a_hold_though_ratings_keep_coming(scoring):
+    """What `rebuild` waits for: the scores changed during the hold derived. Not "no
+    bucket marked at all", which a steady flow of ratings never gives."""
+    refresher = scoring.runtime.get("scoring.refresher")
+    refresher.stop()  # passes run here, one at a time
+    scoring.client.put("/api/v1/scoring/hold", json={"seconds": 60}, headers=ADMIN)
+    deliver(scoring, unit("U1"), official("CB1"), official("CB2"), rating("CB1", 5))
+    assert status(scoring)["catching_up_after_hold"] is False  # held, not ended
+    assert scoring.client.delete("/api/v1/scoring/hold", headers=ADMIN).status_code == 204
+    s = status(scoring)
+    assert s["publishing_held_until"] is None and s["catching_up_after_hold"] is True
+    deliver(scoring, rating("CB2", 4))  # live traffic meanwhile
+    refresher.run_once()
+    deliver(scoring, rating("CB2", 3))  # and after
+    s = status(scoring)
+    assert s["catching_up_after_hold"] is False and s["pending_recomputes"] > 0
+    scoring.runtime.get("scoring.relay").flush()
+    assert latest(scoring, "official", "CB1", "2026")["citizen"]["count"] == 1
+
+
+def test_the_drain_after_a_hold_ends_while_ratings_keep_coming(scoring, monkeypatch):
+    refresher = scoring.runtime.get("scoring.refresher")
+    refresher.stop()
+    store = refresher._store
+    scoring.client.put("/api/v1/scoring/hold", json={"seconds": 60}, headers=ADMIN)
+    deliver(scoring, unit("U1"), official("CB1"), rating("CB1", 5))
+    scoring.client.delete("/api/v1/scoring/hold", headers=ADMIN)
+    reads = []
+    original = store.dirty_buckets
+
+    def a_rating_arrives_each_time(hinted, limit=500):
+        reads.append(hinted)
+        if len(reads) < 50:  # (bounded, so a drain that waits for no marks fails, not hangs)
+            deliver(scoring, rating("CB1", 4, when=WHEN.replace(month=1 + len(reads) % 12)))
+        return original(hinted, limit)
+
+    monkeypatch.setattr(store, "dirty_buckets", a_rating_arrives_each_time)
+    refresher.run_once()
+    assert len(reads) == 1  # one batch took every mark there was; later ones are live
+    assert status(scoring)["catching_up_after_hold"] is False
+
+
+def test_a_hold_that_runs_out_ends_like_a_released_one(scoring):
+    refresher = scoring.runtime.get("scoring.refresher")
+    refresher.stop()
+    scoring.client.put("/api/v1/scoring/hold", json={"seconds": 1}, headers=ADMIN)
+    deliver(scoring, unit("U1"), official("CB1"), rating("CB1", 5))
+    assert refresher.run_once(full_scan=True) == 0  # held
+    wait_for(lambda: status(scoring)["publishing_held_until"] is None, timeout=5)
+    assert status(scoring)["catching_up_after_hold"] is True  # its holder never ended it
+    assert refresher.run_once() > 0
+    assert status(scoring)["catching_up_after_hold"] is False
+    scoring.runtime.get("scoring.relay").flush()
+    assert latest(scoring, "official", "CB1", "2026")["citizen"]["count"] == 1
 
 
 @pytest.mark.parametrize("body", [{"seconds": 0}, {"seconds": 86401}, {"seconds": "60"},
