@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from datetime import UTC, datetime
 from urllib.parse import urlsplit
 
 import mongoengine
@@ -124,3 +125,10 @@ class DatabaseInit:
                 logger.info("database %s ready", self.alias)
                 return
             backoff = min(self._max_backoff, backoff * 2)
+
+
+def stored_now() -> datetime:
+    """Now in UTC to the millisecond, as BSON keeps it: what a write answers with is then
+    what a later read gives back."""
+    now = datetime.now(UTC)
+    return now.replace(microsecond=now.microsecond // 1000 * 1000)

@@ -104,10 +104,3 @@ def local_day(moment: datetime, tz: ZoneInfo) -> str:
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
     return moment.astimezone(tz).date().isoformat()
-
-
-def stored_now() -> datetime:
-    """Now in UTC to the millisecond, as BSON keeps it: what a write answers with is then
-    what a later read gives back."""
-    now = datetime.now(UTC)
-    return now.replace(microsecond=now.microsecond // 1000 * 1000)

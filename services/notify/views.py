@@ -36,6 +36,19 @@ def _deadline_out(doc: dict, planned: list[str] | None = None) -> dict:
     return {**doc, "reminders_at": planned if planned is not None else [], "submitted": submitted}
 
 
+def _unknown_deadline(deadline_id: str) -> Problem:
+    return Problem(404, f"No deadline {deadline_id!r}.", slug="unknown-deadline")
+
+
+def _live_deadline(deadline_id: str, projection: dict | None = None) -> dict:
+    """The deadline, unless unknown or deleted (then a 404)."""
+    doc = Deadline._get_collection().find_one({"_id": deadline_id, "deleted": False},
+                                              projection)
+    if doc is None:
+        raise _unknown_deadline(deadline_id)
+    return doc
+
+
 def save_deadline(deadline_id: str, body: dict) -> tuple[dict, bool, list[str]]:
     coll = Deadline._get_collection()
     existing = coll.find_one({"_id": deadline_id})
@@ -80,9 +93,7 @@ def list_deadlines():
 @blp.response(200, DeadlineOut)
 @blp.doc(security=SECURITY)
 def get_deadline(deadline_id: str):
-    doc = Deadline._get_collection().find_one({"_id": deadline_id, "deleted": False})
-    if doc is None:
-        raise Problem(404, f"No deadline {deadline_id!r}.", slug="unknown-deadline")
+    doc = _live_deadline(deadline_id)
     return _deadline_out(doc)
 
 
@@ -95,7 +106,7 @@ def delete_deadline(deadline_id: str):
     result = Deadline._get_collection().update_one({"_id": deadline_id, "deleted": False},
                                                    {"$set": {"deleted": True}})
     if not result.matched_count:
-        raise Problem(404, f"No deadline {deadline_id!r}.", slug="unknown-deadline")
+        raise _unknown_deadline(deadline_id)
     _ctx().scheduler.cancel_deadline(deadline_id)
 
 
@@ -106,10 +117,7 @@ def delete_deadline(deadline_id: str):
 def post_submission(deadline_id: str, unit: str):
     """Mark the unit's report submitted: no more reminders or overdue notices for it."""
     check_code(unit, "unit")
-    deadline = Deadline._get_collection().find_one({"_id": deadline_id, "deleted": False},
-                                                   {"units": 1})
-    if deadline is None:
-        raise Problem(404, f"No deadline {deadline_id!r}.", slug="unknown-deadline")
+    deadline = _live_deadline(deadline_id, {"units": 1})
     if "*" not in deadline["units"] and unit not in deadline["units"]:
         # a mistyped code must not look submitted while the real unit is still reminded
         raise Problem(404, f"Deadline {deadline_id!r} is not for unit {unit!r}; it is for "

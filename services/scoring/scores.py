@@ -140,11 +140,11 @@ class Refresher:
         with self._pass_lock:
             control = self._store.control()
             now = datetime.now(UTC)
-            if control.held_until is not None and control.held_until > now:
+            if control.held_at(now):
                 return 0  # the buckets stay marked: the pass after the hold takes them
             if control.held_until is not None and self._store.release_publishing(now):
                 control = self._store.control()  # the hold ran out (its holder died?)
-            if control.released > control.drained:
+            if control.undrained:
                 changed, complete = self._drain()
                 if complete:
                     self._store.mark_drained(control.released)

@@ -42,14 +42,18 @@ class Control:
     released: int  # holds ended so far
     drained: int  # of those, how many the refresher has caught up after
 
+    @property
+    def undrained(self) -> bool:
+        """A hold ended and the refresher has not caught up after it yet."""
+        return self.released > self.drained
+
     def held_at(self, now: datetime) -> datetime | None:
         """Until when publishing is held, if it is held at `now`."""
         return self.held_until if self.held_until and self.held_until > now else None
 
     def catching_up(self, now: datetime) -> bool:
         """A hold ended (or ran out) and what changed during it is not all derived yet."""
-        return self.released > self.drained or (
-            self.held_until is not None and self.held_until <= now)
+        return self.undrained or (self.held_until is not None and self.held_until <= now)
 
 
 def field_key(contribution_id: str) -> str:

@@ -12,7 +12,6 @@ from services.survey.documents import Counter, Official, Unit
 from services.survey.schemas import CounterIn, CounterOut, UnitFilter
 from shared.auth import SECURITY, require
 from shared.http import check_code
-from shared.problems import Problem
 
 blp = Blueprint("counters", __name__, url_prefix="/api/v1",
                 description="Counters, their kiosk tokens and QR codes")
@@ -112,9 +111,7 @@ def counter_qr_png(code: str):
 @blp.doc(security=SECURITY)
 def unit_qr_sheet(code: str):
     """A print-ready A4 sheet of the unit's counters: label, QR code, instruction."""
-    unit = Unit._get_collection().find_one({"_id": code})
-    if unit is None:
-        raise Problem(404, f"No unit {code!r}.", slug="unknown-unit")
+    unit = found(Unit, code, "unit")
     counters = []
     for c in Counter._get_collection().find({"unit": code}).sort("_id", 1):
         url = kiosk_url(c["token"])

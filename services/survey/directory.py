@@ -12,8 +12,8 @@ from pymongo.errors import DuplicateKeyError
 
 from services.survey.documents import Counter, Official, Unit
 from shared import events as ev
+from shared.db import stored_now
 from shared.outbox import outbox_fields
-from shared.periods import stored_now
 
 SOURCE = "/congso/survey"
 _RETRIES = 5

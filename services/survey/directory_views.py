@@ -147,8 +147,7 @@ def get_official(code: str):
 @blp.doc(security=SECURITY)
 def issue_official_token(code: str):
     """Issue a bearer token for an official (peer reviews); it is stored hashed."""
-    if Official._get_collection().find_one({"_id": code}, {"_id": 1}) is None:
-        raise Problem(404, f"No official {code!r}.", slug="unknown-official")
+    found(Official, code, "official")
     return {"token": tokens.issue_official_token(code), "official": code}
 
 
@@ -158,8 +157,7 @@ def issue_official_token(code: str):
 @blp.doc(security=SECURITY)
 def revoke_official_tokens(code: str):
     """Revoke every token of an official at once."""
-    if Official._get_collection().find_one({"_id": code}, {"_id": 1}) is None:
-        raise Problem(404, f"No official {code!r}.", slug="unknown-official")
+    found(Official, code, "official")
     return {"official": code, "revoked": tokens.revoke_official_tokens(code)}
 
 

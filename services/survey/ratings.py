@@ -14,8 +14,8 @@ from pymongo.errors import DuplicateKeyError
 
 from services.survey.documents import Official, Rating, ReceiptClaim
 from shared import events as ev
+from shared.db import stored_now
 from shared.outbox import outbox_fields
-from shared.periods import stored_now
 from shared.problems import Problem
 
 SOURCE = "/congso/survey"

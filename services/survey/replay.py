@@ -17,8 +17,8 @@ from services.survey.ratings import rating_event
 from services.survey.reviews import review_event
 from shared import events as ev
 from shared import topology
+from shared.db import stored_now
 from shared.messages import OutgoingMessage
-from shared.periods import stored_now
 
 logger = logging.getLogger(__name__)
 SOURCE = "/congso/survey"

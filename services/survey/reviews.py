@@ -19,8 +19,9 @@ from pymongo.errors import DuplicateKeyError
 from services.survey import keys
 from services.survey.documents import Official, PeerReview, ReviewWindow
 from shared import events as ev
+from shared.db import stored_now
 from shared.outbox import outbox_fields
-from shared.periods import InvalidPeriod, parse_period, stored_now
+from shared.periods import InvalidPeriod, parse_period
 from shared.problems import Problem
 
 SOURCE = "/congso/survey"
