@@ -35,7 +35,7 @@ def create_app() -> Flask:
 
 
 if __name__ == "__main__":
-    from services.cli import load_settings
+    from services.bootstrap import load_settings
     from services.server import serve
 
     settings = load_settings("survey")

@@ -31,8 +31,10 @@ COUNTER = ("HC-Q1", {"unit": "UBND-HC", "label": "Quầy số 1 - Tư pháp, H�
                      "officials": ["CB001", "CB002"]})
 
 
-def seed(relay, secret: str | None) -> dict:
+def seed(app) -> dict:
     """Create the demo directory (idempotent); return the demo counter."""
+    ctx = app.extensions["survey"]
+    relay, secret = ctx.relay, ctx.secret
     for code, data in UNITS:
         directory.upsert_unit(code, data)
         relay.notify("units", code)

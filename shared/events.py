@@ -9,13 +9,29 @@ from __future__ import annotations
 
 import copy
 import json
-import unicodedata
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from marshmallow import EXCLUDE, RAISE, Schema, ValidationError, fields, post_load, validate
+from marshmallow import (
+    Schema,
+    ValidationError,
+    fields,
+    post_load,
+    validate,
+    validates_schema,
+)
+
+from shared.schemas import (
+    SCORE_1_5,
+    Code,
+    Lenient,
+    Period,
+    Strict,
+    StrictInteger,
+    score_map,
+)
 
 SPECVERSION = "1.0"
 CONTENT_TYPE = "application/json"
@@ -26,71 +42,24 @@ UNIT_UPSERTED = "directory.unit.upserted"
 OFFICIAL_UPSERTED = "directory.official.upserted"
 SCORE_UPDATED = "score.updated"
 
+# CloudEvents `source` of what each service publishes
+SOURCES = {"survey": "/congso/survey", "scoring": "/congso/scoring", "notify": "/congso/notify"}
+
 FACTORS = ("access", "procedure", "official", "result", "feedback")
 CRITERIA = ("discipline", "conduct", "ethics", "dress", "participation")
-
-CODE = validate.Regexp(
-    r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$",
-    error="must be a code of 1-64 letters, digits, '.', '_' or '-'",
-)
-SCORE_1_5 = validate.Range(min=1, max=5)
-
-
-class StrictInteger(fields.Integer):
-    """An integer that must be a JSON integer: not "4", not 4.0, not true."""
-
-    def __init__(self, **kwargs):
-        kwargs.setdefault("strict", True)
-        super().__init__(**kwargs)
-
-    def _deserialize(self, value, attr, data, **kwargs):
-        if isinstance(value, bool):
-            raise self.make_error("invalid")
-        return super()._deserialize(value, attr, data, **kwargs)
-
-
-class TrimmedString(fields.String):
-    """A string with surrounding whitespace (including no-break spaces) removed before
-    its validators run, so "\u00a0" fails a minimum length instead of passing it."""
-
-    default_error_messages = {"control": "Must not contain control characters."}
-
-    def _deserialize(self, value, attr, data, **kwargs):
-        text = super()._deserialize(value, attr, data, **kwargs).strip()
-        if any(unicodedata.category(c) == "Cc" for c in text):
-            raise self.make_error("control")
-        return text
-
 
 class PoisonMessage(ValueError):
     """A message that can never be processed: malformed, or not of any known schema."""
 
 
-class Strict(Schema):
-    class Meta:
-        unknown = RAISE
-
-
-class Lenient(Schema):
-    # Event data may gain fields in later releases; old consumers ignore them.
-    class Meta:
-        unknown = EXCLUDE
-
-
-def _score_map(keys: tuple[str, ...], required: bool) -> fields.Nested:
-    attrs = {k: StrictInteger(required=required, validate=SCORE_1_5) for k in keys}
-    schema = type("ScoreMap", (Lenient,), attrs)
-    return fields.Nested(schema, required=required)
-
-
 class RatingSubmitted(Lenient):
     id = fields.String(required=True, validate=validate.Length(1, 64))
     client_id = fields.UUID(required=True)
-    counter = fields.String(required=True, validate=CODE)
-    unit = fields.String(required=True, validate=CODE)
-    official = fields.String(load_default=None, allow_none=True, validate=CODE)
+    counter = Code(required=True)
+    unit = Code(required=True)
+    official = Code(load_default=None, allow_none=True)
     overall = StrictInteger(required=True, validate=SCORE_1_5)
-    factors = _score_map(FACTORS, required=False)
+    factors = score_map(FACTORS, required=False)
     comment = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=1000))
     receipt_code = fields.String(load_default=None, allow_none=True)
     submitted_at = fields.AwareDateTime(required=True)
@@ -98,20 +67,20 @@ class RatingSubmitted(Lenient):
 
 class PeerReviewSubmitted(Lenient):
     id = fields.String(required=True, validate=validate.Length(1, 128))
-    period = fields.String(required=True, validate=validate.Regexp(r"^\d{4}$"))
-    unit = fields.String(required=True, validate=CODE)
-    reviewee = fields.String(required=True, validate=CODE)
+    period = Period(required=True, years_only=True)
+    unit = Code(required=True)
+    reviewee = Code(required=True)
     # A keyed pseudonym of the reviewer: enough to replace an edited review, never a name.
     reviewer = fields.String(required=True, validate=validate.Length(16, 128))
-    scores = _score_map(CRITERIA, required=True)
+    scores = score_map(CRITERIA, required=True)
     revision = StrictInteger(required=True, validate=validate.Range(min=1))
     submitted_at = fields.AwareDateTime(required=True)
 
 
 class UnitUpserted(Lenient):
-    code = fields.String(required=True, validate=CODE)
+    code = Code(required=True)
     name = fields.String(required=True, validate=validate.Length(1, 300))
-    parent = fields.String(load_default=None, allow_none=True, validate=CODE)
+    parent = Code(load_default=None, allow_none=True)
     emails = fields.List(fields.Email(), load_default=list)
     webhook_url = fields.Url(load_default=None, allow_none=True, require_tld=False)
     version = StrictInteger(required=True, validate=validate.Range(min=1))
@@ -119,23 +88,124 @@ class UnitUpserted(Lenient):
 
 
 class OfficialUpserted(Lenient):
-    code = fields.String(required=True, validate=CODE)
+    code = Code(required=True)
     full_name = fields.String(required=True, validate=validate.Length(1, 300))
-    unit = fields.String(required=True, validate=CODE)
+    unit = Code(required=True)
     position = fields.String(load_default=None, allow_none=True)
     active = fields.Boolean(load_default=True)
     version = StrictInteger(required=True, validate=validate.Range(min=1))
     updated_at = fields.AwareDateTime(required=True)
 
 
+# --- score.updated: the score itself is typed, so a rename in scoring breaks here, at the
+# --- producer's validation and the consumer's load, never silently in notify's alerts.
+
+Figure = fields.Float(allow_none=True, load_default=None)
+
+
+@dataclass(frozen=True)
+class CitizenFigures:
+    count: int
+    mean: float | None
+    satisfaction_rate: float | None
+    index: float | None
+    factors: dict[str, float | None]
+
+
+@dataclass(frozen=True)
+class PeerFigures:
+    count: int
+    criteria: dict[str, float | None] | None
+    index: float | None
+
+
+@dataclass(frozen=True)
+class ScoreChange:
+    """A changed score, as notify reads it: an official's, or a unit's citizen results."""
+
+    scope: str  # "official" or "unit"
+    official: str | None
+    unit: str | None
+    period: str
+    citizen: CitizenFigures
+    peer: PeerFigures | None
+    conduct_index: float | None
+    band: str | None
+    computed_at: datetime
+    figures: dict = field(compare=False, repr=False)  # the score as published (JSON form)
+
+
+class CitizenFiguresSchema(Lenient):
+    count = StrictInteger(required=True, validate=validate.Range(min=0))
+    mean = fields.Float(required=True, allow_none=True)
+    satisfaction_rate = fields.Float(required=True, allow_none=True)
+    index = fields.Float(required=True, allow_none=True)
+    factors = fields.Dict(keys=fields.String(validate=validate.OneOf(FACTORS)),
+                          values=fields.Float(allow_none=True), load_default=dict)
+
+    @post_load
+    def _make(self, data: dict, **kwargs) -> CitizenFigures:
+        return CitizenFigures(**data)
+
+
+class PeerFiguresSchema(Lenient):
+    count = StrictInteger(required=True, validate=validate.Range(min=0))
+    criteria = fields.Dict(keys=fields.String(validate=validate.OneOf(CRITERIA)),
+                           values=fields.Float(allow_none=True), required=True, allow_none=True)
+    index = fields.Float(required=True, allow_none=True)
+
+    @post_load
+    def _make(self, data: dict, **kwargs) -> PeerFigures:
+        return PeerFigures(**data)
+
+
+class ScoreFigures(Lenient):
+    citizen = fields.Nested(CitizenFiguresSchema, required=True)
+    peer = fields.Nested(PeerFiguresSchema, load_default=None)
+    conduct_index = Figure
+    general_points = Figure
+    band = fields.String(load_default=None, allow_none=True)
+    band_label = fields.String(load_default=None, allow_none=True)
+
+
 class ScoreUpdated(Lenient):
     # scope "official": an official's score; "unit": a unit's (rolled-up) citizen results
-    scope = fields.String(load_default="official", validate=validate.OneOf(["official", "unit"]))
-    official = fields.String(load_default=None, allow_none=True, validate=CODE)
-    unit = fields.String(load_default=None, allow_none=True, validate=CODE)
-    period = fields.String(required=True)
-    score = fields.Dict(required=True)
+    scope = fields.String(required=True, validate=validate.OneOf(["official", "unit"]))
+    official = Code(load_default=None, allow_none=True)
+    unit = Code(load_default=None, allow_none=True)
+    period = Period(required=True)
+    score = fields.Nested(ScoreFigures, required=True)
     computed_at = fields.AwareDateTime(required=True)
+
+    @validates_schema
+    def _scope(self, data: dict, **kwargs) -> None:
+        if data.get("scope") == "official":
+            if not data.get("official"):
+                raise ValidationError("an official's score names the official", "official")
+            if data["score"].get("peer") is None:
+                raise ValidationError("an official's score has its peer part", "score")
+        elif data.get("scope") == "unit" and not data.get("unit"):
+            raise ValidationError("a unit's score names the unit", "unit")
+
+    @post_load
+    def _make(self, data: dict, **kwargs) -> ScoreChange:
+        score = data["score"]
+        return ScoreChange(
+            scope=data["scope"], official=data.get("official"), unit=data.get("unit"),
+            period=data["period"], citizen=score["citizen"], peer=score.get("peer"),
+            conduct_index=score.get("conduct_index"), band=score.get("band"),
+            computed_at=data["computed_at"], figures=self.context_free_dump(score))
+
+    @staticmethod
+    def context_free_dump(score: dict) -> dict:
+        def plain(value):
+            if isinstance(value, CitizenFigures | PeerFigures):
+                return {k: plain(v) for k, v in value.__dict__.items()}
+            if isinstance(value, dict):
+                return {k: plain(v) for k, v in value.items()}
+            return value
+
+        return plain(score)
 
 
 DATA_SCHEMAS: dict[str, Schema] = {
@@ -208,8 +278,9 @@ class Event:
     def to_bytes(self) -> bytes:
         return json.dumps(self.to_dict(), ensure_ascii=False, separators=(",", ":")).encode()
 
-    def loaded_data(self) -> dict[str, Any]:
-        """Return `data` deserialised by its schema (datetimes, UUIDs, defaults)."""
+    def loaded_data(self) -> Any:
+        """Return `data` deserialised by its schema (datetimes, UUIDs, defaults; a
+        `ScoreChange` for `score.updated`)."""
         if self._loaded is not None:
             return self._loaded
         return DATA_SCHEMAS[self.type].load(self.data)

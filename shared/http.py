@@ -12,7 +12,6 @@ import logging
 import random
 import re
 import time
-from collections.abc import Callable
 
 from flask import Flask, Response, g, jsonify, request
 from flask_smorest import Api
@@ -22,7 +21,15 @@ from werkzeug.routing import UnicodeConverter
 from shared import logs, metrics
 from shared.auth import TokenResolver, current_principal, token_digest
 from shared.config import Settings
-from shared.problems import MAX_BODY, Problem, ProblemApi, http_error, problem_response
+from shared.errors import DomainError
+from shared.problems import (
+    MAX_BODY,
+    Problem,
+    ProblemApi,
+    domain_error,
+    http_error,
+    problem_response,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -52,7 +59,7 @@ def _register_converters(app: Flask, api: Api) -> None:
 
 def check_code(value: str, field: str = "code") -> None:
     """422 unless a code in the path is a valid code (letters, digits, '.', '_', '-')."""
-    from shared.events import CODE
+    from shared.schemas import CODE
 
     try:
         CODE(value)
@@ -96,7 +103,6 @@ def create_base_app(settings: Settings, *, service: str, title: str) -> tuple[Fl
         MAX_CONTENT_LENGTH=MAX_BODY,
         CONGSO_ADMIN_DIGEST=token_digest(settings.admin_token),
         CONGSO_TOKEN_RESOLVERS=[],
-        CONGSO_READINESS={},
         CONGSO_SERVICE=service,
         CONGSO_SETTINGS=settings,
     )
@@ -116,6 +122,7 @@ def create_base_app(settings: Settings, *, service: str, title: str) -> tuple[Fl
         "bearerAuth", {"type": "http", "scheme": "bearer"}
     )
     app.register_error_handler(HTTPException, http_error)
+    app.register_error_handler(DomainError, domain_error)
     app.register_error_handler(Exception, _unexpected_error)
     app.before_request(_before_request)
     app.after_request(_after_request)
@@ -126,7 +133,7 @@ def create_base_app(settings: Settings, *, service: str, title: str) -> tuple[Fl
 
     @app.get("/readyz")
     def readyz():
-        checks = {name: bool(check()) for name, check in app.config["CONGSO_READINESS"].items()}
+        checks = runtime_of(app).readiness()
         ready = all(checks.values())
         resp = jsonify(status="ready" if ready else "not ready", checks=checks)
         resp.status_code = 200 if ready else 503
@@ -143,10 +150,6 @@ def create_base_app(settings: Settings, *, service: str, title: str) -> tuple[Fl
 def runtime_of(app: Flask):
     """The background components of the service(s) served by `app`."""
     return app.extensions["congso.runtime"]
-
-
-def add_readiness_check(app: Flask, name: str, check: Callable[[], bool]) -> None:
-    app.config["CONGSO_READINESS"][name] = check
 
 
 def add_token_resolver(app: Flask, resolver: TokenResolver) -> None:
@@ -199,12 +202,35 @@ def _before_request():
 _SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F][0-9a-fA-F]{2}")
 
 
+# No congso body nests deeper than a few levels; a parser recursing 5,000 levels down
+# (`[[[[…`) fails with RecursionError, which would be a 500 and a traceback per request.
+MAX_JSON_DEPTH = 32
+_JSON_STRING = re.compile(rb'"(?:[^"\\]|\\.)*"')
+_JSON_BRACKET = re.compile(rb"[\[\]{}]")
+
+
+def json_too_deep(raw: bytes, limit: int = MAX_JSON_DEPTH) -> bool:
+    """True when arrays and objects in `raw` nest deeper than `limit`."""
+    if raw.count(b"[") + raw.count(b"{") <= limit:
+        return False  # the common case, decided at C speed
+    depth = 0
+    for bracket in _JSON_BRACKET.findall(_JSON_STRING.sub(b"", raw)):
+        depth += 1 if bracket in (b"[", b"{") else -1
+        if depth > limit:
+            return True
+    return False
+
+
 def _check_json_text(raw: bytes) -> None:
-    """Refuse a JSON body that is not UTF-8 or holds an unpaired surrogate (RFC 8259 §8)."""
+    """Refuse a JSON body that is not UTF-8, nests too deep, or holds an unpaired surrogate
+    (RFC 8259 §8)."""
     try:
         raw.decode("utf-8")
     except UnicodeDecodeError:
         raise Problem(400, "The request body is not valid UTF-8.", slug="malformed-json") from None
+    if json_too_deep(raw):
+        raise Problem(400, f"The request body nests deeper than {MAX_JSON_DEPTH} levels.",
+                      slug="malformed-json")
     if not _SURROGATE_ESCAPE.search(raw):
         return
     try:

@@ -7,11 +7,19 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
+from shared.errors import Invalid
+
+# Years a period may name: wide enough for any archive or plan, narrow enough that every
+# bound, reminder and window computed from one stays a valid date.
+FIRST_YEAR, LAST_YEAR = 1900, 2999
 _PERIOD = re.compile(r"^(?P<year>\d{4})(?:-(?:Q(?P<quarter>[1-4])|(?P<month>0[1-9]|1[0-2])))?$")
 
 
-class InvalidPeriod(ValueError):
-    pass
+class InvalidPeriod(Invalid, ValueError):
+    """Not a period; answered 422 on the field `period`."""
+
+    def __init__(self, detail: str):
+        super().__init__(detail, field="period")
 
 
 @dataclass(frozen=True)
@@ -52,8 +60,10 @@ class Period:
 def parse_period(text: str) -> Period:
     """Parse `YYYY`, `YYYY-Qn` or `YYYY-MM`; raise InvalidPeriod otherwise."""
     m = _PERIOD.match(text or "")
-    if not m or int(m["year"]) < 1900:
+    if not m:
         raise InvalidPeriod(f"{text!r} is not a period: use YYYY, YYYY-Qn or YYYY-MM")
+    if not FIRST_YEAR <= int(m["year"]) <= LAST_YEAR:
+        raise InvalidPeriod(f"{text!r}: the year must be between {FIRST_YEAR} and {LAST_YEAR}")
     return Period(
         int(m["year"]),
         int(m["quarter"]) if m["quarter"] else None,

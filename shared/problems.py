@@ -13,6 +13,8 @@ from flask_smorest import Api
 from marshmallow import Schema, fields
 from werkzeug.exceptions import HTTPException
 
+from shared.errors import DomainError, status_of
+
 MAX_BODY = 64 * 1024
 PROBLEM_JSON = "application/problem+json"
 
@@ -129,6 +131,12 @@ class ProblemApi(Api):
         response = {"description": "Default error response", "schema": self.ERROR_SCHEMA}
         prepare_response(response, self.spec, PROBLEM_JSON)
         self.spec.components.response("DEFAULT_ERROR", response, lazy=True)
+
+
+def domain_error(error: DomainError) -> Response:
+    """A domain error as problem+json, its status from the one table in `shared.errors`."""
+    return problem_response(status_of(error), error.detail, errors=error.errors,
+                            slug=error.slug, headers=error.headers)
 
 
 def http_error(error: HTTPException) -> Response:

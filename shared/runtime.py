@@ -50,9 +50,15 @@ class Runtime:
         self.background_started = False
         # run once the background components are up (once per service, not per worker)
         self.on_start: list = []
+        self.readiness_of: dict[str, str] = {}
 
-    def add(self, name: str, component, *, background: bool = False) -> None:
+    def add(self, name: str, component, *, background: bool = False,
+            readiness: str | None = None) -> None:
+        """Add a component; with `readiness`, `/readyz` reports it under that check
+        (e.g. "survey.broker": every broker-facing component of survey must be ready)."""
         self.components.append((name, component, background))
+        if readiness is not None:
+            self.readiness_of[name] = readiness
 
     def get(self, name: str):
         for n, c, _ in self.components:
@@ -62,6 +68,19 @@ class Runtime:
 
     def is_running(self, name: str) -> bool:
         return name in self.running
+
+    def readiness(self) -> dict[str, bool]:
+        """Each readiness check: all its components ready. A background component that
+        runs in another worker process is not this process's to report."""
+        checks: dict[str, bool] = {}
+        for name, component, background in self.components:
+            check = self.readiness_of.get(name)
+            if check is None:
+                continue
+            counts = not background or name in self.running or not self.started
+            checks[check] = checks.get(check, True) and (
+                not counts or component_ready(component))
+        return checks
 
     def start(self, *, background: bool = True) -> None:
         """Start the HTTP side's components, and the background ones unless told not to."""

@@ -9,7 +9,6 @@ from datetime import UTC, datetime
 from flask import Flask
 from mongoengine.connection import get_db
 
-from services.base import build_app
 from services.notify import calendar, documents, scheduling
 from services.notify.channels import EmailChannel, WebhookChannel
 from services.notify.handlers import make_dispatcher
@@ -18,8 +17,8 @@ from services.notify.service import NotifyService
 from services.notify.views import BLUEPRINTS, save_deadline
 from shared import db, topology
 from shared.config import Settings
-from shared.http import add_readiness_check, runtime_of
-from shared.runtime import Part, component_ready
+from shared.http import runtime_of
+from shared.runtime import Part
 
 logger = logging.getLogger(__name__)
 
@@ -47,15 +46,12 @@ def install(app: Flask, api, settings: Settings, bus) -> NotifyContext:
     consumer = bus.consumer(topology.queue_for("notify"), make_dispatcher(service=service),
                             name="congso-notify", healthy=lambda: dbinit.ready)
     runtime = runtime_of(app)
-    runtime.add("notify.db", dbinit)
+    runtime.add("notify.db", dbinit, readiness="notify.database")
     runtime.add("notify.sender", sender)
     runtime.add("notify.jobs", Part(scheduler.start_store, scheduler.stop_store))
     runtime.add("notify.scheduler", Part(scheduler.start_lease, scheduler.stop_lease),
                 background=True)
-    runtime.add("notify.consumer", consumer, background=True)
-    add_readiness_check(app, "notify.database", lambda: dbinit.ready)
-    add_readiness_check(app, "notify.broker", lambda: not runtime.is_running(
-        "notify.consumer") or component_ready(consumer))
+    runtime.add("notify.consumer", consumer, background=True, readiness="notify.broker")
     ctx = NotifyContext(settings=settings, consumer=consumer, sender=sender, service=service,
                         scheduler=scheduler)
     app.extensions["notify"] = ctx
@@ -80,4 +76,6 @@ def _load_calendar(app: Flask, ctx: NotifyContext) -> None:
 
 def create_app(settings: Settings | None = None, *, bus=None) -> Flask:
     """The notify service as a Flask app; call `runtime_of(app).start()` to run it."""
-    return build_app("notify", install, settings, bus)
+    from services.bootstrap import create_app as build
+
+    return build(settings or Settings.from_env("notify"), bus=bus)

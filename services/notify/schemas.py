@@ -5,7 +5,7 @@ from __future__ import annotations
 from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates
 
 from services.notify.service import parse_duration
-from shared.events import CODE, TrimmedString
+from shared.schemas import CODE, TrimmedString
 
 
 class StrictSchema(Schema):

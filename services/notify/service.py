@@ -20,11 +20,11 @@ from services.notify.documents import (
 )
 from services.notify.sender import Sender
 from shared.periods import parse_period
+from shared.web import messages
 
 logger = logging.getLogger(__name__)
 
-SCALE = {5: "Rất hài lòng", 4: "Hài lòng", 3: "Bình thường", 2: "Không hài lòng",
-         1: "Rất không hài lòng"}
+SCALE = messages.SCALE["vi"]
 LOW_RATING = 2
 ALERT_WINDOW = timedelta(hours=1)
 STALE_RATING = timedelta(days=1)

@@ -3,12 +3,11 @@ from survey's records (`python -m services.scoring rebuild`)."""
 
 import sys
 
-from services.cli import run_service
-from services.scoring.app import create_app
+from services.bootstrap import main
 
 if __name__ == "__main__":
     if sys.argv[1:2] == ["rebuild"]:
         from services.scoring.rebuild import rebuild
 
         sys.exit(rebuild(sys.argv[2:]))
-    run_service("scoring", create_app)
+    main("scoring")

@@ -6,7 +6,6 @@ from dataclasses import dataclass
 
 from flask import Flask
 
-from services.base import build_app
 from services.scoring import documents
 from services.scoring.handlers import make_dispatcher
 from services.scoring.scores import Refresher
@@ -14,9 +13,8 @@ from services.scoring.store import MongoScoringStore
 from services.scoring.views import BLUEPRINTS
 from shared import db, topology
 from shared.config import Settings
-from shared.http import add_readiness_check, runtime_of
+from shared.http import runtime_of
 from shared.outbox import OutboxRelay
-from shared.runtime import component_ready
 
 
 @dataclass
@@ -42,14 +40,11 @@ def install(app: Flask, api, settings: Settings, bus) -> ScoringContext:
         make_dispatcher(store=store, tz=settings.tz, refresher=refresher),
         name="congso-scoring", healthy=lambda: dbinit.ready)
     runtime = runtime_of(app)
-    runtime.add("scoring.db", dbinit)
-    runtime.add("scoring.publisher", publisher)
+    runtime.add("scoring.db", dbinit, readiness="scoring.database")
+    runtime.add("scoring.publisher", publisher, readiness="scoring.broker")
     runtime.add("scoring.relay", relay)
     runtime.add("scoring.refresher", refresher, background=True)
-    runtime.add("scoring.consumer", consumer, background=True)
-    add_readiness_check(app, "scoring.database", lambda: dbinit.ready)
-    add_readiness_check(app, "scoring.broker", lambda: component_ready(publisher) and (
-        not runtime.is_running("scoring.consumer") or component_ready(consumer)))
+    runtime.add("scoring.consumer", consumer, background=True, readiness="scoring.broker")
     ctx = ScoringContext(settings=settings, store=store, consumer=consumer,
                          refresher=refresher, relay=relay)
     app.extensions["scoring"] = ctx
@@ -60,4 +55,6 @@ def install(app: Flask, api, settings: Settings, bus) -> ScoringContext:
 
 def create_app(settings: Settings | None = None, *, bus=None) -> Flask:
     """The scoring service as a Flask app; call `runtime_of(app).start()` to run it."""
-    return build_app("scoring", install, settings, bus)
+    from services.bootstrap import create_app as build
+
+    return build(settings or Settings.from_env("scoring"), bus=bus)

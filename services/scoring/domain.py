@@ -12,15 +12,11 @@ from decimal import ROUND_HALF_UP, Decimal
 from fractions import Fraction
 
 from shared.events import CRITERIA, FACTORS
+from shared.web import messages
 
 BANDS = ((90, "xuat_sac"), (70, "tot"), (50, "hoan_thanh"))
 LOWEST_BAND = "khong_hoan_thanh"
-BAND_LABELS = {
-    "xuat_sac": "Hoàn thành xuất sắc nhiệm vụ",
-    "tot": "Hoàn thành tốt nhiệm vụ",
-    "hoan_thanh": "Hoàn thành nhiệm vụ",
-    "khong_hoan_thanh": "Không hoàn thành nhiệm vụ",
-}
+BAND_LABELS = {band: label for band, label in messages.BANDS["vi"].items() if band is not None}
 GENERAL_POINTS_SHARE = Fraction(30, 100)  # the 30-point general criteria of Decree 335/2025
 SATISFIED = 4  # overall >= 4 counts as satisfied
 

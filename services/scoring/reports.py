@@ -7,14 +7,10 @@ import io
 
 from services.scoring.domain import BAND_LABELS
 from shared.events import FACTORS
+from shared.web import messages
+from shared.web.messages import band_label
 
-FACTOR_NAMES = {
-    "access": "Tiếp cận dịch vụ",
-    "procedure": "Thủ tục hành chính",
-    "official": "Công chức trực tiếp giải quyết công việc",
-    "result": "Kết quả giải quyết",
-    "feedback": "Tiếp nhận, xử lý góp ý, phản ánh, kiến nghị",
-}
+FACTOR_NAMES = messages.FACTORS["vi"]
 OFFICIAL_COLUMNS = [
     ("STT", 6, None),
     ("Mã cán bộ", 12, None),
@@ -59,14 +55,14 @@ def official_rows(view: dict) -> list[list]:
         out.append([n, o["official"], o.get("full_name") or "", o.get("position") or "",
                     c["count"], c["mean"], c["satisfaction_rate"], c["index"], p["count"],
                     p["index"], o["conduct_index"], o["general_points"],
-                    BAND_LABELS.get(o["band"] or "", "Chưa đủ dữ liệu")])
+                    band_label(o["band"])])
     return out
 
 
 def band_rows(view: dict) -> list[tuple[str, object, object]]:
     b = view["bands"]
     rows = [(BAND_LABELS[k], b["counts"][k], b["shares"][k]) for k in BAND_ORDER]
-    rows.append(("Chưa đủ dữ liệu", b["counts"]["none"], b["shares"]["none"]))
+    rows.append((band_label(None), b["counts"]["none"], b["shares"]["none"]))
     return rows
 
 

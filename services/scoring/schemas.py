@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from marshmallow import RAISE, Schema, ValidationError, fields, validate
 
-from shared.events import StrictInteger
 from shared.periods import InvalidPeriod, parse_period
+from shared.schemas import StrictInteger
 
 
 def _valid_period(value: str) -> None:

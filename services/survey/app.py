@@ -6,7 +6,6 @@ from dataclasses import dataclass
 
 from flask import Flask
 
-from services.base import build_app
 from services.survey import (
     counter_views,
     directory_views,
@@ -20,9 +19,8 @@ from services.survey import (
 from services.survey.ratelimit import RatingLimiter
 from shared import db
 from shared.config import Settings
-from shared.http import add_readiness_check, add_token_resolver, runtime_of
+from shared.http import add_token_resolver, runtime_of
 from shared.outbox import OutboxRelay
-from shared.runtime import component_ready
 
 
 @dataclass
@@ -51,11 +49,9 @@ def install(app: Flask, api, settings: Settings, bus) -> SurveyContext:
     )
     runtime = runtime_of(app)
     dbinit = db.DatabaseInit(documents.ALIAS, documents.ensure_indexes)
-    runtime.add("survey.db", dbinit)
-    runtime.add("survey.publisher", publisher)
+    runtime.add("survey.db", dbinit, readiness="survey.database")
+    runtime.add("survey.publisher", publisher, readiness="survey.broker")
     runtime.add("survey.relay", relay)
-    add_readiness_check(app, "survey.database", lambda: dbinit.ready)
-    add_readiness_check(app, "survey.broker", lambda: component_ready(publisher))
     ctx = SurveyContext(settings=settings, relay=relay, publisher=publisher,
                         limiter=RatingLimiter(settings))
     add_token_resolver(app, tokens.resolve_official_token)
@@ -69,4 +65,6 @@ def install(app: Flask, api, settings: Settings, bus) -> SurveyContext:
 
 def create_app(settings: Settings | None = None, *, bus=None) -> Flask:
     """The survey service as a Flask app; call `runtime_of(app).start()` to run it."""
-    return build_app("survey", install, settings, bus)
+    from services.bootstrap import create_app as build
+
+    return build(settings or Settings.from_env("survey"), bus=bus)

@@ -6,12 +6,13 @@ from __future__ import annotations
 from flask import Response, render_template
 from flask_smorest import Blueprint
 
-from services.survey import directory, messages, qr, tokens
+from services.survey import directory, qr, tokens
 from services.survey.directory_views import ctx, found, invalid
 from services.survey.documents import Counter, Official, Unit
 from services.survey.schemas import CounterIn, CounterOut, UnitFilter
 from shared.auth import SECURITY, require
 from shared.http import check_code
+from shared.web import messages
 
 blp = Blueprint("counters", __name__, url_prefix="/api/v1",
                 description="Counters, their kiosk tokens and QR codes")

@@ -15,7 +15,7 @@ from marshmallow import ValidationError, validate
 
 from services.survey import directory
 from services.survey.documents import Official, Unit
-from shared.events import CODE
+from shared.schemas import CODE
 
 COLUMNS = ("kind", "code", "name", "unit", "parent", "position", "emails", "webhook_url")
 CSV_TYPES = ("text/csv", "application/csv")

@@ -10,13 +10,14 @@ from pathlib import Path
 from flask import Blueprint, render_template, request, url_for
 from marshmallow import ValidationError
 
-from services.survey import messages, tokens
+from services.survey import tokens
 from services.survey.documents import Official, Unit
 from services.survey.schemas import RatingIn
 from services.survey.views import submit_rating
 from shared.events import FACTORS
 from shared.http import body_types
 from shared.problems import Problem, flatten_errors
+from shared.web import messages
 
 STATIC = Path(__file__).parent / "static"
 KIOSK_RESET_SECONDS = 8

@@ -12,7 +12,7 @@ from marshmallow import (
     validates_schema,
 )
 
-from shared.events import CODE, SCORE_1_5, StrictInteger, TrimmedString
+from shared.schemas import CODE, SCORE_1_5, StrictInteger, TrimmedString
 
 RECEIPT = validate.Regexp(r"^[\w./:-]{1,64}$",
                           error="must be 1-64 letters, digits or . / : - _")

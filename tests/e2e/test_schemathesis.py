@@ -20,7 +20,7 @@ from schemathesis.specs.openapi.checks import (
     positive_data_acceptance,
 )
 
-from services.allinone import create_app
+from services.bootstrap import create_app
 from shared.memory_bus import MemoryBus
 from tests.support.apps import ADMIN, make_settings, seed_directory, start
 

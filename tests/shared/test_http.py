@@ -2,7 +2,7 @@
 
 import pytest
 
-from services.allinone import create_app
+from services.bootstrap import create_app
 from shared.memory_bus import MemoryBus
 from tests.support.apps import make_settings, start
 

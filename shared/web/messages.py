@@ -1,8 +1,13 @@
-"""The kiosk page's words, by language: the templates hold no text of their own."""
+"""Every word congso shows people, by language (Vietnamese first, English): the kiosk,
+the pages, the printed sheet, the reports and the emails take their words from here, so
+one rating scale, one set of SIPAS factors, peer criteria and bands is used everywhere.
+Templates hold no text of their own.
+"""
 
 from __future__ import annotations
 
 LANGUAGES = ("vi", "en")
+DEFAULT_LANGUAGE = "vi"
 
 SCALE = {
     "vi": {5: "Rất hài lòng", 4: "Hài lòng", 3: "Bình thường", 2: "Không hài lòng",
@@ -27,6 +32,45 @@ FACTORS = {
         "feedback": "Handling of comments and complaints",
     },
 }
+
+# The individual criteria of Decision 733/QĐ-TTg ("Kỷ cương, trách nhiệm, tận tụy, chuyên
+# nghiệp"), which colleagues score 1-5 each.
+CRITERIA = {
+    "vi": {
+        "discipline": "Tinh thần, thái độ làm việc tận tụy, gương mẫu, trách nhiệm; chấp hành "
+                      "kỷ cương, kỷ luật hành chính",
+        "conduct": "Chuẩn mực trong giao tiếp, ứng xử",
+        "ethics": "Chuẩn mực về đạo đức, lối sống",
+        "dress": "Trang phục gọn gàng, lịch sự, phù hợp tính chất công việc",
+        "participation": "Tích cực tham gia các phong trào thi đua",
+    },
+    "en": {
+        "discipline": "Dedicated, exemplary and responsible work; administrative discipline",
+        "conduct": "Standards of communication and behaviour",
+        "ethics": "Standards of ethics and lifestyle",
+        "dress": "Neat, proper dress suited to the work",
+        "participation": "Active part in emulation movements",
+    },
+}
+
+# The reference bands of Decree 335/2025/NĐ-CP for the conduct index ("tham khảo").
+BANDS = {
+    "vi": {
+        "xuat_sac": "Hoàn thành xuất sắc nhiệm vụ",
+        "tot": "Hoàn thành tốt nhiệm vụ",
+        "hoan_thanh": "Hoàn thành nhiệm vụ",
+        "khong_hoan_thanh": "Không hoàn thành nhiệm vụ",
+        None: "Chưa đủ dữ liệu",
+    },
+    "en": {
+        "xuat_sac": "Excellent",
+        "tot": "Good",
+        "hoan_thanh": "Completed",
+        "khong_hoan_thanh": "Not completed",
+        None: "Not enough data",
+    },
+}
+REFERENCE = {"vi": "tham khảo", "en": "reference"}
 
 TEXT = {
     "vi": {
@@ -102,10 +146,15 @@ TEXT = {
 
 
 def language(requested: str | None) -> str:
-    return requested if requested in LANGUAGES else "vi"
+    return requested if requested in LANGUAGES else DEFAULT_LANGUAGE
+
+
+def band_label(band: str | None, lang: str = DEFAULT_LANGUAGE) -> str:
+    return BANDS[language(lang)].get(band, BANDS[language(lang)][None])
 
 
 def catalogue(lang: str) -> dict:
     """Everything a template needs to speak `lang`."""
     lang = language(lang)
-    return {"t": TEXT[lang], "scale": SCALE[lang], "factors": FACTORS[lang], "lang": lang}
+    return {"t": TEXT[lang], "scale": SCALE[lang], "factors": FACTORS[lang],
+            "criteria": CRITERIA[lang], "bands": BANDS[lang], "lang": lang}
