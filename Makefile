@@ -29,7 +29,7 @@ test: $(STAMP) rabbitmq
 
 ## lint: ruff
 lint: $(STAMP)
-	$(PY) -m ruff check shared services tests bench
+	$(PY) -m ruff check shared services tests bench devkit
 
 ## bench: throughput figures, written to docs/BENCHMARKS.md
 bench: $(STAMP) rabbitmq

@@ -31,13 +31,13 @@ from urllib.parse import quote
 import pika
 import requests
 
+from devkit import rabbit
+from devkit.procs import ServiceProcess, free_port
 from shared import events as ev
 from shared import topology
 from shared.broker import RabbitPublisher, declare_topology
 from shared.consumer import RabbitConsumer
 from shared.messages import OutgoingMessage
-from tests.support import rabbit
-from tests.support.procs import ServiceProcess, free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 ADMIN_TOKEN = "bench-admin-token-0123456789"
@@ -387,12 +387,12 @@ def bench_notify(url: str, units: int, alerts: int) -> dict:
     """Reminders to a local SMTP server for many units; rating → alert email latency."""
     from datetime import timedelta
 
+    from devkit.receivers import SmtpServer
     from services.notify.app import create_app as create_notify
     from services.notify.sender import wait_until_settled
     from shared.bus import RabbitBus
     from shared.config import Settings
     from shared.http import runtime_of
-    from tests.support.receivers import SmtpServer
 
     rabbit.delete_topology(url)
     declare_topology(url)

@@ -1,6 +1,12 @@
-"""Make mongomock answer `_id` lookups from its dictionary instead of scanning.
+"""The embedded store behind `mongomock://`, made safe across threads and fast by key.
 
-mongomock (the embedded store behind `mongomock://`) evaluates every query against every
+Thread safety: mongomock updates documents in place and copies them on reads without any
+lock, so a read running while another thread writes the same document (the score page
+while the consumer applies a backlog) fails with "dictionary changed size during
+iteration". Every collection operation, and the moment a cursor materialises its
+results, therefore holds one lock per process. Real MongoDB needs none of this.
+
+Keys: mongomock (the embedded store behind `mongomock://`) evaluates every query against every
 document of the collection, `_id` included, so a lookup by key costs O(collection size).
 Its documents already sit in a dict keyed by `_id`; for filters that pin `_id` to one
 value or an `$in` list, this takes the candidates from that dict and still applies the
@@ -11,12 +17,25 @@ whole filter to each, so results are the same, only found in O(1). Real MongoDB 
 from __future__ import annotations
 
 import datetime
+import functools
+import threading
 import uuid
 
 from bson import ObjectId
 
 _SCALARS = (str, int, ObjectId, uuid.UUID, datetime.datetime)
 _patched = False
+# One re-entrant lock for every mongomock store in the process: its operations are pure
+# Python under the GIL, so a finer lock would buy no parallelism.
+LOCK = threading.RLock()
+_LOCKED_COLLECTION_METHODS = (
+    "insert_one", "insert_many", "update_one", "update_many", "replace_one",
+    "find_one_and_update", "find_one_and_replace", "find_one_and_delete", "delete_one",
+    "delete_many", "count_documents", "estimated_document_count", "distinct", "aggregate",
+    "bulk_write", "create_index", "create_indexes", "drop_index", "drop_indexes", "drop",
+    "index_information", "list_indexes", "find_one", "rename",
+)
+_LOCKED_CURSOR_METHODS = ("_compute_results", "distinct")
 
 
 def _candidate_ids(query) -> list | None:
@@ -38,12 +57,28 @@ def _candidate_ids(query) -> list | None:
     return None
 
 
+def _locked(method):
+    @functools.wraps(method)
+    def wrapper(*args, **kwargs):
+        with LOCK:
+            return method(*args, **kwargs)
+
+    return wrapper
+
+
 def install() -> None:
-    """Patch mongomock's collection scan once per process (idempotent)."""
+    """Patch mongomock once per process (idempotent): the lock, and the `_id` fast path."""
     global _patched
     if _patched:
         return
     from mongomock import collection as mc
+
+    for name in _LOCKED_COLLECTION_METHODS:
+        if hasattr(mc.Collection, name):
+            setattr(mc.Collection, name, _locked(getattr(mc.Collection, name)))
+    for name in _LOCKED_CURSOR_METHODS:
+        if hasattr(mc.Cursor, name):
+            setattr(mc.Cursor, name, _locked(getattr(mc.Cursor, name)))
     from mongomock.filtering import filter_applies
 
     original = mc.Collection._iter_documents

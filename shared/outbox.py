@@ -22,6 +22,7 @@ from pymongo.collection import Collection
 
 from shared import metrics
 from shared.events import Event
+from shared.loop import BackgroundLoop, Backoff
 from shared.messages import OutgoingMessage
 
 logger = logging.getLogger(__name__)
@@ -58,6 +59,7 @@ class OutboxRelay:
         interval: float = 1.0,
         scan_interval: float = 15.0,
         name: str = "outbox-relay",
+        paused: Callable[[], bool] | None = None,
     ):
         self._collections = collections
         self._publisher = publisher
@@ -65,9 +67,12 @@ class OutboxRelay:
         self._interval = interval
         self._scan_interval = scan_interval
         self._name = name
-        self._wake = threading.Event()
-        self._stopping = threading.Event()
-        self._thread: threading.Thread | None = None
+        # While `paused()` says so, nothing is published (scoring's publishing hold): the
+        # pending events stay in their documents, a newer write replacing an older one.
+        self._paused = paused or (lambda: False)
+        self._loop = BackgroundLoop(name, self._step, interval=interval,
+                                    backoff=Backoff(0.2, 10.0), final=self._final_flush,
+                                    quiet=(PublishFailed,))
         self._hints: dict[str, dict] = {}
         self._hints_lock = threading.Lock()
         # One pass at a time in this process (the relay thread, a flush at shutdown):
@@ -75,27 +80,21 @@ class OutboxRelay:
         self._pass_lock = threading.Lock()
         self._last_backlog_check = 0.0
         self._last_scan = float("-inf")
+        self.last_failure = ""
 
     def notify(self, collection: str | None = None, doc_id=None) -> None:
         """Tell the relay that a pending event was just stored (in `collection`, `doc_id`)."""
         if collection is not None and doc_id is not None:
             with self._hints_lock:
                 self._hints.setdefault(collection, {})[doc_id] = None
-        self._wake.set()
+        self._loop.wake()
 
     def start(self) -> None:
-        if self._thread is not None and self._thread.is_alive():
-            return
-        self._stopping.clear()
-        self._thread = threading.Thread(target=self._loop, name=self._name, daemon=True)
-        self._thread.start()
+        self._loop.start()
 
     def stop(self, timeout: float = 10.0) -> None:
         """Stop after a last attempt to flush what is pending."""
-        self._stopping.set()
-        self._wake.set()
-        if self._thread is not None:
-            self._thread.join(timeout)
+        self._loop.stop(timeout)
 
     def backlog(self) -> int:
         """Events stored but not yet confirmed."""
@@ -122,6 +121,8 @@ class OutboxRelay:
 
     def run_once(self, full_scan: bool = False) -> tuple[int, int]:
         """Publish one batch from each collection; return (published, failed)."""
+        if self._paused():
+            return 0, 0
         with self._pass_lock:
             return self._run_once(full_scan)
 
@@ -160,8 +161,8 @@ class OutboxRelay:
             if errors:
                 for d, _ in errors:
                     self.notify(coll.name, d["_id"])
-                logger.warning("outbox %s: %d of %d events not confirmed (%s); will retry",
-                               coll.name, len(errors), len(docs), errors[0][1])
+                self.last_failure = (f"{coll.name}: {len(errors)} of {len(docs)} events not "
+                                     f"confirmed ({errors[0][1]})")
         return published, failed
 
     def _take_hints(self, collection: str) -> list:
@@ -181,37 +182,35 @@ class OutboxRelay:
         with self._hints_lock:
             return any(self._hints.values())
 
-    def _loop(self) -> None:
-        backoff = 0.2
-        while True:
-            stopping = self._stopping.is_set()
-            self._wake.clear()
-            full = stopping or time.monotonic() - self._last_scan >= self._scan_interval
-            try:
-                published, failed = self.run_once(full_scan=full)
-                if full and not failed:
-                    self._last_scan = time.monotonic()
-                self._maybe_measure_backlog()
-            except Exception:
-                logger.exception("outbox relay %s failed; retrying", self._name)
-                published, failed = 0, 1
-            if stopping:
-                return
-            if failed:
-                self._stopping.wait(backoff)
-                backoff = min(10.0, backoff * 2)
-                continue
-            backoff = 0.2
-            if full and published:
+    def _step(self) -> float | None:
+        full = time.monotonic() - self._last_scan >= self._scan_interval
+        published, failed = self.run_once(full_scan=full)
+        self._maybe_measure_backlog()
+        if failed:
+            raise PublishFailed(self.last_failure)
+        if full:
+            self._last_scan = time.monotonic()
+            if published:
                 self._last_scan = float("-inf")  # a full batch: keep scanning until drained
-            if not self._has_hints() and not (full and published):
-                self._wake.wait(self._interval)
+                return 0
+        return 0 if self._has_hints() else None
+
+    def _final_flush(self) -> None:
+        try:
+            self.run_once(full_scan=True)
+        except Exception as exc:
+            logger.warning("outbox %s: last flush failed (%s); published at next start",
+                           self._name, exc)
 
     def _maybe_measure_backlog(self) -> None:
         now = time.monotonic()
         if now - self._last_backlog_check >= 30.0:
             self._last_backlog_check = now
             self.backlog()
+
+
+class PublishFailed(Exception):
+    """Some events were not confirmed this pass; the loop backs off and retries them."""
 
 
 def _message(envelope: dict) -> OutgoingMessage:

@@ -17,7 +17,7 @@ from urllib.parse import quote
 import pika
 import pytest
 
-from tests.support import rabbit
+from devkit import rabbit
 
 RABBIT_HOST = os.environ.get("TEST_RABBITMQ_HOST", "127.0.0.1")
 

@@ -70,8 +70,8 @@ def test_rabbitmq_definitions_are_the_topology():
 
 
 def _openapi_paths(create_app, mongo_url):
+    from devkit.apps import make_settings
     from shared.memory_bus import MemoryBus
-    from tests.support.apps import make_settings
 
     service = create_app.__module__.split(".")[1]
     app = create_app(make_settings(service, mongo_url), bus=MemoryBus())

@@ -7,12 +7,12 @@ import time
 
 import pytest
 
+from devkit import rabbit
+from devkit.apps import make_settings, rating_body, seed_directory, start
 from services.survey.app import create_app
 from services.survey.documents import Rating
 from shared import topology
 from shared.bus import RabbitBus
-from tests.support import rabbit
-from tests.support.apps import make_settings, rating_body, seed_directory, start
 
 
 @pytest.fixture

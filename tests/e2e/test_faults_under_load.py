@@ -19,11 +19,11 @@ from urllib.parse import urlsplit, urlunsplit
 import pytest
 import requests
 
+from devkit.apps import ADMIN, ADMIN_TOKEN
+from devkit.procs import ServiceProcess, free_port
+from devkit.receivers import SmtpServer
+from devkit.tcpproxy import TcpProxy
 from tests.conftest import wait_for
-from tests.support.apps import ADMIN, ADMIN_TOKEN
-from tests.support.procs import ServiceProcess, free_port
-from tests.support.receivers import SmtpServer
-from tests.support.tcpproxy import TcpProxy
 
 pytestmark = [pytest.mark.rabbitmq, pytest.mark.slow]
 OFFICIALS = ["A", "B", "C", "D"]

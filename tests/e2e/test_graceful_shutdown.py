@@ -9,11 +9,11 @@ import uuid
 import pytest
 import requests
 
+from devkit import rabbit
+from devkit.apps import ADMIN, ADMIN_TOKEN
+from devkit.procs import ServiceProcess, free_port
 from shared import topology
 from tests.conftest import wait_for
-from tests.support import rabbit
-from tests.support.apps import ADMIN, ADMIN_TOKEN
-from tests.support.procs import ServiceProcess, free_port
 
 pytestmark = pytest.mark.rabbitmq
 

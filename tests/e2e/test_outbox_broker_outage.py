@@ -8,14 +8,14 @@ from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 
+from devkit import rabbit
+from devkit.apps import make_settings, rating_body, seed_directory, start
+from devkit.tcpproxy import TcpProxy
 from services.survey.app import create_app
 from shared import broker, topology
 from shared import events as ev
 from shared.bus import RabbitBus
 from tests.conftest import wait_for
-from tests.support import rabbit
-from tests.support.apps import make_settings, rating_body, seed_directory, start
-from tests.support.tcpproxy import TcpProxy
 
 pytestmark = pytest.mark.rabbitmq
 

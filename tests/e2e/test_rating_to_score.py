@@ -8,9 +8,9 @@ import uuid
 import pytest
 import requests
 
+from devkit.apps import ADMIN, ADMIN_TOKEN
+from devkit.procs import ServiceProcess, free_port, start_ready
 from tests.conftest import wait_for
-from tests.support.apps import ADMIN, ADMIN_TOKEN
-from tests.support.procs import ServiceProcess, free_port, start_ready
 
 
 def read_score(base: str, official: str, headers: dict) -> dict | None:

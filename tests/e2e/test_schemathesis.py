@@ -20,9 +20,9 @@ from schemathesis.specs.openapi.checks import (
     positive_data_acceptance,
 )
 
+from devkit.apps import ADMIN, make_settings, seed_directory, start
 from services.bootstrap import create_app
 from shared.memory_bus import MemoryBus
-from tests.support.apps import ADMIN, make_settings, seed_directory, start
 
 pytestmark = pytest.mark.slow
 

@@ -13,10 +13,10 @@ from zoneinfo import ZoneInfo
 import pytest
 import requests
 
+from devkit.apps import ADMIN, ADMIN_TOKEN
+from devkit.procs import start_ready
+from devkit.receivers import SmtpServer, WebhookReceiver
 from tests.conftest import wait_for
-from tests.support.apps import ADMIN, ADMIN_TOKEN
-from tests.support.procs import start_ready
-from tests.support.receivers import SmtpServer, WebhookReceiver
 
 pytestmark = [pytest.mark.rabbitmq, pytest.mark.slow]
 SECRET = "whole-system-webhook-secret"

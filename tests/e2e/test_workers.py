@@ -12,12 +12,12 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 import requests
 
+from devkit import rabbit
+from devkit.apps import ADMIN, ADMIN_TOKEN
+from devkit.procs import ServiceProcess, free_port
 from services.server import BackgroundSlot
 from shared import topology
 from tests.conftest import wait_for
-from tests.support import rabbit
-from tests.support.apps import ADMIN, ADMIN_TOKEN
-from tests.support.procs import ServiceProcess, free_port
 
 HOLDER = re.compile(r"worker (\d+) runs the background components")
 

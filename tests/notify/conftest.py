@@ -1,9 +1,9 @@
 import pytest
 
+from devkit.apps import make_settings, start
+from devkit.receivers import SmtpServer, WebhookReceiver
 from services.notify.app import create_app
 from shared.memory_bus import MemoryBus
-from tests.support.apps import make_settings, start
-from tests.support.receivers import SmtpServer, WebhookReceiver
 
 SECRET = "test-webhook-secret"
 

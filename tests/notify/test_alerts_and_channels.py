@@ -7,6 +7,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from devkit.apps import ADMIN, make_settings, start
+from devkit.receivers import WebhookReceiver
 from services.notify.app import create_app
 from services.notify.channels import signature, verify_signature
 from shared.memory_bus import MemoryBus
@@ -21,8 +23,6 @@ from tests.notify.helpers import (
     this_year,
     unit,
 )
-from tests.support.apps import ADMIN, make_settings, start
-from tests.support.receivers import WebhookReceiver
 
 
 @pytest.fixture

@@ -9,13 +9,13 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from devkit.apps import ADMIN, start
 from services.notify import scheduling
 from services.notify.app import create_app
 from shared.memory_bus import MemoryBus
 from tests.conftest import wait_for
 from tests.notify.conftest import SECRET, fast_retries
 from tests.notify.helpers import deliver, notifications, unit
-from tests.support.apps import ADMIN, start
 
 
 def put(client, deadline_id, body):
@@ -302,7 +302,7 @@ def test_webhook_secret_is_the_settings_one(notify):
 
 
 def test_calendar_loaded_at_start_when_asked(mongo_url, smtp):
-    from tests.support.apps import make_settings
+    from devkit.apps import make_settings
 
     settings = make_settings("notify", mongo_url, smtp_url=smtp.url, load_calendar=True)
     running = start(create_app, settings, MemoryBus())

@@ -1,8 +1,8 @@
 import pytest
 
+from devkit.apps import make_settings, start
 from services.scoring.app import create_app
 from shared.memory_bus import MemoryBus
-from tests.support.apps import make_settings, start
 
 
 @pytest.fixture

@@ -8,8 +8,8 @@ import io
 import pytest
 from openpyxl import load_workbook
 
+from devkit.apps import ADMIN
 from tests.scoring.helpers import deliver, official, rating, review, unit
-from tests.support.apps import ADMIN
 
 
 @pytest.fixture

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import pytest
 
+from devkit.apps import ADMIN, queued_events
 from shared import events as ev
 from shared import topology
 from tests.conftest import wait_for
 from tests.scoring.helpers import WHEN, deliver, official, rating, unit
-from tests.support.apps import ADMIN, queued_events
 
 CONFIG = {"citizen_weight": 0.5, "peer_weight": 0.5, "prior_weight": 10, "prior_rate": 0.8,
           "min_peer_reviewers": 3}

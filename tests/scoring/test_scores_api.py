@@ -7,12 +7,12 @@ from datetime import UTC, datetime
 
 import pytest
 
+from devkit.apps import ADMIN
 from shared import events as ev
 from shared import topology
 from shared.auth import Principal
 from shared.http import add_token_resolver
 from shared.messages import OutgoingMessage
-from tests.support.apps import ADMIN
 
 
 def rating(official="CB1", overall=5, when=datetime(2026, 5, 10, 3, tzinfo=UTC), rid=None,

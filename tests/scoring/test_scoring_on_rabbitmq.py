@@ -7,6 +7,8 @@ import json
 
 import pytest
 
+from devkit import rabbit
+from devkit.apps import ADMIN, make_settings, start
 from services.scoring.app import create_app
 from shared import consumer as rabbit_consumer
 from shared import topology
@@ -16,8 +18,6 @@ from shared.messages import OutgoingMessage
 from tests.conftest import wait_for
 from tests.scoring.helpers import official, rating
 from tests.scoring.test_exactly_once import CrashOnce
-from tests.support import rabbit
-from tests.support.apps import ADMIN, make_settings, start
 
 pytestmark = pytest.mark.rabbitmq
 

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from devkit.apps import ADMIN
 from tests.scoring.helpers import CRITERIA5, deliver, official, rating, review, unit
-from tests.support.apps import ADMIN
 
 
 def get(scoring, path):

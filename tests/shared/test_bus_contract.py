@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 
 import pytest
 
+from devkit import rabbit
 from shared import consumer as rabbit_consumer
 from shared import events as ev
 from shared import memory_bus, topology
@@ -15,7 +16,6 @@ from shared.bus import RabbitBus
 from shared.memory_bus import MemoryBus
 from shared.messages import OutgoingMessage, Unroutable
 from tests.conftest import wait_for
-from tests.support import rabbit
 
 SPEC = topology.queue_for("scoring")
 

@@ -2,9 +2,9 @@
 
 import pytest
 
+from devkit.apps import make_settings, start
 from services.bootstrap import create_app
 from shared.memory_bus import MemoryBus
-from tests.support.apps import make_settings, start
 
 
 @pytest.fixture
@@ -75,7 +75,7 @@ def test_unreachable_database_is_503_and_not_ready():
     try:
         r = running.client.get("/readyz")
         assert r.status_code == 503 and r.get_json()["checks"]["survey.database"] is False
-        from tests.support.apps import ADMIN
+        from devkit.apps import ADMIN
 
         r = running.client.get("/api/v1/units/U1", headers=ADMIN)
         assert r.status_code == 503

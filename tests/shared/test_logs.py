@@ -37,10 +37,10 @@ def test_a_log_line_during_an_event_names_the_event_and_the_request_that_caused_
 
 
 def test_request_id_header_is_logged_and_passed_to_events(mongo_url):
+    from devkit.apps import make_settings, queued_events, rating_body, seed_directory, start
     from services.survey.app import create_app
     from services.survey.documents import Rating
     from shared.memory_bus import MemoryBus
-    from tests.support.apps import make_settings, queued_events, rating_body, seed_directory, start
 
     running = start(create_app, make_settings("survey", mongo_url), MemoryBus())
     try:

@@ -38,3 +38,39 @@ def test_updates_and_counts_use_the_same_answers(coll):
     r = coll.update_many({"_id": {"$in": ["k1", "k2"]}, "tag": "odd"}, {"$set": {"x": 1}})
     assert r.matched_count == 1
     assert coll.find_one({"_id": "k1"})["x"] == 1
+
+
+def test_reads_while_another_thread_writes_the_same_document_never_fail():
+    """The score page reads a bucket while the consumer adds to it: without the lock,
+    mongomock copies the document as it grows and fails ("dictionary changed size")."""
+    import threading
+
+    mongomock_speedups.install()
+    c = mongomock.MongoClient()["db"]["buckets"]
+    c.insert_one({"_id": "b", "r": {}})
+    errors: list[BaseException] = []
+    stop = threading.Event()
+
+    def write():
+        for i in range(1000):
+            c.update_one({"_id": "b"}, {"$set": {f"r.k{i}": [5, 4, None]}})
+        stop.set()
+
+    def read():
+        try:
+            while not stop.is_set():
+                assert c.find_one({"_id": "b"}) is not None
+                list(c.find({"r": {"$exists": True}}))
+                c.count_documents({"r": {"$exists": True}})
+        except BaseException as exc:
+            errors.append(exc)
+            stop.set()
+
+    readers = [threading.Thread(target=read) for _ in range(3)]
+    for t in readers:
+        t.start()
+    write()
+    for t in readers:
+        t.join()
+    assert errors == []
+    assert len(c.find_one({"_id": "b"})["r"]) == 1000

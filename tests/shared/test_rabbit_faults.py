@@ -7,13 +7,13 @@ import uuid
 
 import pytest
 
+from devkit import rabbit
 from shared import topology
 from shared.broker import RabbitPublisher, declare_topology
 from shared.consumer import RabbitConsumer
 from shared.messages import BrokerUnavailable, OutgoingMessage
 from tests.conftest import wait_for
 from tests.shared.test_bus_contract import Recorder, rating_event
-from tests.support import rabbit
 
 SPEC = topology.queue_for("scoring")
 

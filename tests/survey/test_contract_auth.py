@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from tests.support.apps import ADMIN
+from devkit.apps import ADMIN
 
 ROLE_OF = {  # operations for officials; every other secured one is for the admin
     ("get", "/api/v1/peer-reviews/{period}/assignments"),

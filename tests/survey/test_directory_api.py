@@ -1,8 +1,8 @@
 """Directory endpoints and the events they publish."""
 
+from devkit.apps import ADMIN, queued_events
 from shared import events as ev
 from shared import topology
-from tests.support.apps import ADMIN, queued_events
 
 
 def put(client, path, body, headers=ADMIN):

@@ -7,10 +7,10 @@ import io
 import pytest
 from openpyxl import Workbook
 
+from devkit.apps import ADMIN, queued_events
 from services.survey.documents import Official, Unit
 from shared import events as ev
 from shared import topology
-from tests.support.apps import ADMIN, queued_events
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 

@@ -7,11 +7,11 @@ import threading
 import pytest
 from werkzeug.serving import make_server
 
+from devkit.apps import make_settings, seed_directory, start
 from services.survey.app import create_app
 from services.survey.documents import Rating
 from shared.memory_bus import MemoryBus
 from tests.conftest import wait_for
-from tests.support.apps import make_settings, seed_directory, start
 
 CHROMIUM = "/usr/bin/chromium"
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",

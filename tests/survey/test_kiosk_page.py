@@ -7,9 +7,9 @@ import uuid
 
 import pytest
 
-from services.survey import messages
+from devkit.apps import ADMIN
+from shared.web import messages
 from services.survey.documents import Rating
-from tests.support.apps import ADMIN
 
 
 def page(client, token, query=""):

@@ -8,8 +8,8 @@ import unicodedata
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
+from devkit.apps import ADMIN
 from services.survey.documents import Rating
-from tests.support.apps import ADMIN
 
 FIELDS = ["counter_token", "official", "overall", "factors", "comment", "receipt_code",
           "client_id", "extra"]

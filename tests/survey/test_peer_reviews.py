@@ -6,9 +6,9 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from devkit.apps import ADMIN, queued_events
 from shared import events as ev
 from shared import topology
-from tests.support.apps import ADMIN, queued_events
 
 YEAR = str(datetime.now(UTC).year)
 SCORES = {"discipline": 5, "conduct": 4, "ethics": 5, "dress": 3, "participation": 4}

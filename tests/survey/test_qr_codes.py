@@ -6,7 +6,7 @@ from xml.etree import ElementTree
 import zxingcpp
 from PIL import Image
 
-from tests.support.apps import ADMIN
+from devkit.apps import ADMIN
 
 
 def kiosk_url(client):

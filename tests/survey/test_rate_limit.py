@@ -2,9 +2,9 @@
 
 import pytest
 
+from devkit.apps import ADMIN, make_settings, rating_body, seed_directory, start
 from services.survey.app import create_app
 from shared.memory_bus import MemoryBus
-from tests.support.apps import ADMIN, make_settings, rating_body, seed_directory, start
 
 
 @pytest.fixture

@@ -6,11 +6,11 @@ import json
 
 import pytest
 
+from devkit.apps import rating_body
 from services.survey.documents import Rating
 from shared import events as ev
 from shared import topology
 from tests.conftest import wait_for
-from tests.support.apps import rating_body
 
 SCORING_QUEUE = topology.queue_for("scoring").name
 

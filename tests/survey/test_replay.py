@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+from devkit.apps import ADMIN, queued_events, rating_body
 from shared import events as ev
 from shared import topology
 from tests.conftest import wait_for
-from tests.support.apps import ADMIN, queued_events, rating_body
 
 SCORES = dict.fromkeys(("discipline", "conduct", "ethics", "dress", "participation"), 4)
 

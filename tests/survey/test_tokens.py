@@ -1,7 +1,7 @@
 """Official tokens: issued once, stored hashed, revocable; counter token rotation."""
 
+from devkit.apps import ADMIN
 from services.survey.documents import OfficialToken
-from tests.support.apps import ADMIN
 
 
 def bearer(token):

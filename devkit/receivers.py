@@ -10,8 +10,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from aiosmtpd.controller import Controller
 
+from devkit.procs import free_port
 from services.notify.channels import SIGNATURE_HEADER, verify_signature
-from tests.support.procs import free_port
 
 
 class _Inbox:
