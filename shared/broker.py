@@ -23,6 +23,7 @@ import pika.exceptions
 from pika.adapters.select_connection import SelectConnection
 
 from shared import metrics, topology
+from shared.loop import STOP, BackgroundLoop, Backoff
 from shared.messages import (
     BrokerUnavailable,
     Nacked,
@@ -36,6 +37,7 @@ from shared.messages import (
 logger = logging.getLogger(__name__)
 
 MAX_BACKOFF = 15.0
+_NEVER = threading.Event()  # the stop flag of a publisher never started
 
 
 def connection_parameters(url: str, name: str, heartbeat: int | None = None) -> pika.URLParameters:
@@ -91,8 +93,7 @@ class RabbitPublisher(SinglePublish):
         self._name = name
         self._lock = threading.Lock()
         self._pid: int | None = None
-        self._thread: threading.Thread | None = None
-        self._stopping = threading.Event()
+        self._loop: BackgroundLoop | None = None
         self._ready = threading.Event()
         self._conn: SelectConnection | None = None
         self._channel = None
@@ -109,14 +110,16 @@ class RabbitPublisher(SinglePublish):
     def start(self) -> None:
         """Start the I/O thread (again, in a forked child)."""
         with self._lock:
-            if self._thread is not None and self._pid == os.getpid() and self._thread.is_alive():
+            if self._loop is not None and self._pid == os.getpid() and self._loop.running:
                 return
             self._pid = os.getpid()
-            self._stopping.clear()
             self._ready.clear()
             self._pending = {}
-            self._thread = threading.Thread(target=self._run, name=self._name, daemon=True)
-            self._thread.start()
+            # a new loop in a forked child: the parent's thread does not exist here
+            self._loop = BackgroundLoop(self._name, self._session, interval=0,
+                                        backoff=Backoff(0.5, MAX_BACKOFF),
+                                        quiet=(BrokerUnavailable,))
+            self._loop.start()
 
     def wait_ready(self, timeout: float) -> bool:
         self.start()
@@ -142,46 +145,48 @@ class RabbitPublisher(SinglePublish):
         batch.done.wait(max(0.0, deadline - time.monotonic()))
         return [PublishTimeout("no confirm in time") if r is False else r for r in batch.results]
 
+    @property
+    def _stopping(self) -> threading.Event:
+        return self._loop.stopping if self._loop is not None else _NEVER
+
     def close(self, timeout: float = 5.0) -> None:
-        self._stopping.set()
+        if self._loop is None:
+            return
+        self._loop.stopping.set()
         conn = self._conn
         if conn is not None:
             with contextlib.suppress(Exception):
                 conn.ioloop.add_callback_threadsafe(self._close_connection)
-        if self._thread is not None and self._thread is not threading.current_thread():
-            self._thread.join(timeout)
+        self._loop.stop(timeout)
+
+    stop = close
 
     # --- everything below runs on the I/O thread -------------------------------------
 
-    def _run(self) -> None:
-        backoff = 0.5
-        while not self._stopping.is_set():
-            try:
-                declare_topology(self._url, f"{self._name}-topology")
-                self._conn = SelectConnection(
-                    connection_parameters(self._url, self._name),
-                    on_open_callback=self._on_connection_open,
-                    on_open_error_callback=self._on_open_error,
-                    on_close_callback=self._on_connection_closed,
-                )
-                self._conn.ioloop.start()
-            except Exception as exc:
-                self.last_error = f"{type(exc).__name__}: {exc}"
-            finally:
-                if self._conn is not None:
-                    with contextlib.suppress(Exception):
-                        self._conn.ioloop.close()  # its wake-up socket pair
+    def _session(self):
+        """One connection, served by its I/O loop until it closes; a lost connection
+        raises, and the loop reconnects after a capped, jittered backoff."""
+        try:
+            declare_topology(self._url, f"{self._name}-topology")
+            self._conn = SelectConnection(
+                connection_parameters(self._url, self._name),
+                on_open_callback=self._on_connection_open,
+                on_open_error_callback=self._on_open_error,
+                on_close_callback=self._on_connection_closed,
+            )
+            self._conn.ioloop.start()
+        except Exception as exc:
+            self.last_error = f"{type(exc).__name__}: {exc}"
+        finally:
+            if self._conn is not None:
+                with contextlib.suppress(Exception):
+                    self._conn.ioloop.close()  # its wake-up socket pair
             self._ready.clear()
-            self._fail_pending(BrokerUnavailable(self.last_error or "connection lost"))
-            if self._stopping.is_set():
-                break
-            if self._channel is not None:
-                backoff = 0.5  # it was up: reconnect soon
             self._channel = None
-            logger.warning("publisher %s: broker unreachable (%s); retrying in %.1fs",
-                           self._name, self.last_error, backoff)
-            self._stopping.wait(backoff)
-            backoff = min(MAX_BACKOFF, backoff * 2)
+            self._fail_pending(BrokerUnavailable(self.last_error or "connection lost"))
+        if self._stopping.is_set():
+            return STOP
+        raise BrokerUnavailable(self.last_error or "connection lost")
 
     def _on_connection_open(self, conn) -> None:
         conn.channel(on_open_callback=self._on_channel_open)
@@ -206,6 +211,8 @@ class RabbitPublisher(SinglePublish):
     def _on_confirm_mode(self, _frame) -> None:
         self.last_error = None
         self.connections += 1
+        if self._loop is not None:
+            self._loop.backoff.reset()
         logger.info("publisher %s connected", self._name)
         self._ready.set()
 

@@ -18,6 +18,7 @@ import pika
 
 from shared import metrics, topology
 from shared.broker import close_quietly, connection_parameters
+from shared.loop import STOP, BackgroundLoop, Backoff
 from shared.messages import ACK, DEAD_LETTER, Handler, handle_until_settled, retry_delay
 
 logger = logging.getLogger(__name__)
@@ -46,8 +47,10 @@ class RabbitConsumer:
         self._prefetch = prefetch
         self._name = name or f"congso-consumer-{spec.name}"
         self._heartbeat = heartbeat
-        self._stopping = threading.Event()
-        self._thread: threading.Thread | None = None
+        self._loop = BackgroundLoop(self._name, self._session, interval=0,
+                                    backoff=Backoff(0.5, MAX_BACKOFF),
+                                    quiet=(Exception,))
+        self._stopping = self._loop.stopping
         self._worker: ThreadPoolExecutor | None = None
         self._inflight = 0
         self._inflight_lock = threading.Lock()
@@ -56,7 +59,6 @@ class RabbitConsumer:
         self._settled: list = []
         self._flush_scheduled = False
         self.connected = threading.Event()
-        self.last_error: str | None = None
         self.connections = 0  # successful connections so far (reconnects show here)
 
     @property
@@ -69,57 +71,47 @@ class RabbitConsumer:
         return self._inflight
 
     def start(self) -> None:
-        if self._thread is not None and self._thread.is_alive():
+        if self._loop.running:
             return
-        self._stopping.clear()
         self._worker = ThreadPoolExecutor(1, thread_name_prefix=f"{self._name}-worker")
-        self._thread = threading.Thread(target=self._run, name=self._name, daemon=True)
-        self._thread.start()
+        self._loop.start()
 
     def stop(self, timeout: float = 10.0) -> None:
         """Stop taking messages, finish and settle the one in hand, close the connection."""
-        self._stopping.set()
-        if self._thread is not None:
-            self._thread.join(timeout)
+        self._loop.stop(timeout)
         if self._worker is not None:
             self._worker.shutdown(wait=False, cancel_futures=True)
 
-    def _run(self) -> None:
-        backoff = 0.5
-        while not self._stopping.is_set():
-            conn = None
-            try:
-                conn = pika.BlockingConnection(
-                    connection_parameters(self._url, self._name, self._heartbeat)
-                )
-                channel = conn.channel()
-                topology.declare(channel)
-                channel.basic_qos(prefetch_count=self._prefetch)
-                tag = channel.basic_consume(
-                    self.spec.name, functools.partial(self._on_message, conn)
-                )
-                self.connected.set()
-                self._connected_gauge.set(1)
-                self.connections += 1
-                self.last_error = None
-                backoff = 0.5
-                logger.info("consumer %s consuming %s", self._name, self.spec.name)
-                while not self._stopping.is_set():
-                    conn.process_data_events(time_limit=0.2)
-                self._drain(conn, channel, tag)
-            except Exception as exc:  # pika raises many types for a lost connection
-                self.last_error = f"{type(exc).__name__}: {exc}"
-            finally:
-                self.connected.clear()
-                self._connected_gauge.set(0)
-                if conn is not None:
-                    close_quietly(conn)
-            if self._stopping.is_set():
-                break
-            logger.warning("consumer %s: %s; reconnecting in %.1fs",
-                           self._name, self.last_error, backoff)
-            self._stopping.wait(backoff)
-            backoff = min(MAX_BACKOFF, backoff * 2)
+    @property
+    def last_error(self) -> str | None:
+        return self._loop.last_error
+
+    def _session(self):
+        """One connection: consume until stopped (a lost connection raises: the loop
+        reconnects after a capped, jittered backoff)."""
+        conn = None
+        try:
+            conn = pika.BlockingConnection(
+                connection_parameters(self._url, self._name, self._heartbeat))
+            channel = conn.channel()
+            topology.declare(channel)
+            channel.basic_qos(prefetch_count=self._prefetch)
+            tag = channel.basic_consume(self.spec.name, functools.partial(self._on_message, conn))
+            self.connected.set()
+            self._connected_gauge.set(1)
+            self.connections += 1
+            self._loop.backoff.reset()
+            self._loop.last_error = None
+            logger.info("consumer %s consuming %s", self._name, self.spec.name)
+            while not self._stopping.is_set():
+                conn.process_data_events(time_limit=0.2)
+            self._drain(conn, channel, tag)
+            return STOP
+        finally:
+            self.connected.clear()
+            self._connected_gauge.set(0)
+            if conn is not None:
+                close_quietly(conn)
 
     def _drain(self, conn, channel, tag, timeout: float = 10.0) -> None:
         channel.basic_cancel(tag)

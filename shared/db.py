@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import logging
+import threading
 from datetime import UTC, datetime
 from urllib.parse import urlsplit
 
 import mongoengine
 from mongoengine.connection import get_db
+
+from shared.loop import STOP, BackgroundLoop, Backoff
 
 logger = logging.getLogger(__name__)
 
@@ -81,50 +84,36 @@ class DatabaseInit:
     """Create a service's indexes at start, retrying with backoff while MongoDB is away."""
 
     def __init__(self, alias: str, create_indexes, *, max_backoff: float = 15.0):
-        import threading
-
         self.alias = alias
         self._create = create_indexes
-        self._max_backoff = max_backoff
-        self._stopping = threading.Event()
         self._done = threading.Event()
-        self._thread = None
+        self._loop = BackgroundLoop(f"db-init-{alias}", self._step,
+                                    backoff=Backoff(0.5, max_backoff), quiet=(Exception,))
 
     @property
     def ready(self) -> bool:
         return self._done.is_set() and ping(self.alias)
 
     def start(self) -> None:
-        import threading
-
-        if self._try():
-            return
-        self._thread = threading.Thread(target=self._retry, name=f"db-init-{self.alias}",
-                                        daemon=True)
-        self._thread.start()
+        """Try at once (most starts find the database up); else keep trying in the back."""
+        try:
+            self._step()
+        except Exception as exc:
+            logger.warning("database %s not ready: %s", self.alias, exc)
+            self._loop.start()
 
     def stop(self, timeout: float = 5.0) -> None:
-        self._stopping.set()
+        self._loop.stop(timeout)
 
     def wait(self, timeout: float) -> bool:
         return self._done.wait(timeout)
 
-    def _try(self) -> bool:
-        try:
-            self._create()
-        except Exception as exc:
-            logger.warning("database %s not ready: %s", self.alias, exc)
-            return False
-        self._done.set()
-        return True
-
-    def _retry(self) -> None:
-        backoff = 0.5
-        while not self._stopping.wait(backoff):
-            if self._try():
-                logger.info("database %s ready", self.alias)
-                return
-            backoff = min(self._max_backoff, backoff * 2)
+    def _step(self):
+        self._create()
+        if not self._done.is_set():
+            self._done.set()
+            logger.info("database %s ready", self.alias)
+        return STOP
 
 
 def stored_now() -> datetime:

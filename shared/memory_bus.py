@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from shared import metrics, topology
+from shared.loop import BackgroundLoop
 from shared.messages import (
     ACK,
     DEAD_LETTER,
@@ -179,8 +180,8 @@ class MemoryConsumer:
         self._healthy = healthy
         self.spec = spec
         self._handler = handler
-        self._stopping = threading.Event()
-        self._thread: threading.Thread | None = None
+        self._loop = BackgroundLoop(f"memory-{spec.name}", self._take_one, interval=0)
+        self._stopping = self._loop.stopping
         self.connected = threading.Event()
         self.last_error = None
 
@@ -193,30 +194,19 @@ class MemoryConsumer:
         return self._bus.depth(self.spec.name)
 
     def start(self) -> None:
-        if self._thread is not None and self._thread.is_alive():
-            return
-        self._stopping.clear()
-        self._thread = threading.Thread(target=self._run, name=f"memory-{self.spec.name}",
-                                        daemon=True)
-        self._thread.start()
+        self.connected.set()
+        self._loop.start()
 
     def stop(self, timeout: float = 10.0) -> None:
-        self._stopping.set()
-        if self._thread is not None:
-            self._thread.join(timeout)
+        self._loop.stop(timeout)
+        self.connected.clear()
 
-    def _run(self) -> None:
+    def _take_one(self) -> int:
         queue = self._bus.queues[self.spec.name]
-        dead = self._bus.queues[self.spec.dead_letter_queue]
-        self.connected.set()
-        try:
-            while not self._stopping.is_set():
-                delivery = queue.get(timeout=0.2)
-                if delivery is None:
-                    continue
-                self._process(delivery, queue, dead)
-        finally:
-            self.connected.clear()
+        delivery = queue.get(timeout=0.2)
+        if delivery is not None:
+            self._process(delivery, queue, self._bus.queues[self.spec.dead_letter_queue])
+        return 0
 
     def _process(self, delivery: _Delivery, queue: _Queue, dead: _Queue) -> None:
         msg = delivery.message
