@@ -27,7 +27,7 @@ class ServiceProcess:
         self.base = f"http://127.0.0.1:{port}"
         self.log = tempfile.NamedTemporaryFile("w+", prefix=f"{module}-", suffix=".log")  # noqa: SIM115
         full_env = {k: v for k, v in os.environ.items()
-                    if k not in ("AMQP_URL", "MONGODB_URL", "ADMIN_TOKEN", "PORT")}
+                    if k not in ("AMQP_URL", "MONGODB_URL", "ADMIN_TOKEN", "PORT", "HOST")}
         full_env.update(env, PORT=str(port), PYTHONUNBUFFERED="1")
         # A session of its own: kill() takes the gunicorn master and its workers together.
         self.proc = subprocess.Popen([sys.executable, "-m", module], env=full_env,

@@ -148,6 +148,10 @@ def _child_exit(server, worker) -> None:
         multiprocess.mark_process_dead(worker.pid)
 
 
+def _bind(host: str, port: int) -> str:
+    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+
+
 def serve(
     factory: Callable[[], Flask],
     settings: Settings,
@@ -157,7 +161,7 @@ def serve(
 ) -> None:
     """Run `factory()`'s app on settings.port until SIGTERM/SIGINT."""
     options = {
-        "bind": f"0.0.0.0:{settings.port}",
+        "bind": _bind(settings.host, settings.port),
         "workers": workers or settings.web_concurrency,
         "worker_class": "gthread",
         "threads": settings.web_threads,

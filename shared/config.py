@@ -7,6 +7,7 @@ later at the first request that happens to need it.
 from __future__ import annotations
 
 import os
+import re
 import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -34,6 +35,9 @@ class Settings:
     mongodb_url: str = "mongomock://"
     admin_token: str = field(default_factory=lambda: secrets.token_urlsafe(24), repr=False)
     admin_token_generated: bool = False
+    # 127.0.0.1 unless told otherwise: the demo signs with a key published in its source,
+    # so nothing should reach it from another machine by accident (the image sets 0.0.0.0)
+    host: str = "127.0.0.1"
     port: int = 8000
     public_base_url: str = "http://127.0.0.1:8000"
     smtp_url: str | None = None
@@ -79,6 +83,7 @@ class Settings:
         mongodb_url = get("MONGODB_URL", "mongomock://")
         _check_scheme("MONGODB_URL", mongodb_url, {"mongomock", "mongodb", "mongodb+srv"})
         port = _int("PORT", get("PORT", str(DEFAULT_PORTS[service])), 1, 65535)
+        host = _host(get("HOST", "127.0.0.1"))
         public_base_url = get("PUBLIC_BASE_URL", f"http://127.0.0.1:{port}").rstrip("/")
         _check_scheme("PUBLIC_BASE_URL", public_base_url, {"http", "https"}, need_host=True)
         smtp_url = get("SMTP_URL")
@@ -111,6 +116,7 @@ class Settings:
             mongodb_url=mongodb_url,
             admin_token=admin_token or generated["admin_token"],
             admin_token_generated=admin_token is None,
+            host=host,
             port=port,
             public_base_url=public_base_url,
             smtp_url=smtp_url,
@@ -132,6 +138,21 @@ class Settings:
             # the fixed demo signing key only ever signs the in-memory demo data
             demo=service == "all" and mongodb_url.startswith("mongomock://"),
         )
+
+
+def _host(raw: str) -> str:
+    """An address to listen on: an IPv4 or IPv6 address, or a host name."""
+    import ipaddress
+
+    try:
+        ipaddress.ip_address(raw)
+        return raw
+    except ValueError:
+        pass
+    if re.fullmatch(r"[A-Za-z0-9]([A-Za-z0-9.-]{0,251}[A-Za-z0-9])?", raw):
+        return raw
+    raise ConfigError("HOST", f"must be an address to listen on (127.0.0.1, 0.0.0.0, ::), "
+                              f"got {raw!r}")
 
 
 def _bool(name: str, raw: str) -> bool:

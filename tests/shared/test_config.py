@@ -70,3 +70,12 @@ def test_demo_mode_only_on_the_embedded_database():
     assert Settings.from_env("all", env={}).demo
     assert not Settings.from_env("all", env={"MONGODB_URL": "mongodb://db/x"}).demo
     assert not Settings.from_env("survey", env={}).demo
+
+
+def test_services_listen_on_loopback_unless_told_otherwise():
+    assert Settings.from_env("all", env={}).host == "127.0.0.1"
+    assert Settings.from_env("survey", env={"HOST": "0.0.0.0"}).host == "0.0.0.0"
+    assert Settings.from_env("survey", env={"HOST": "::"}).host == "::"
+    with pytest.raises(ConfigError) as info:
+        Settings.from_env("survey", env={"HOST": "0.0.0.0:80"})
+    assert info.value.variable == "HOST"
