@@ -82,3 +82,41 @@ def test_unreachable_database_is_503_and_not_ready():
         assert r.mimetype == "application/problem+json" and r.headers["Retry-After"]
     finally:
         running.stop()
+
+
+def json_write_operations(app_client):
+    """(method, path) of every operation that takes a JSON body, from the OpenAPI document."""
+    import re
+
+    doc = app_client.get("/api/v1/openapi.json").get_json()
+    for path, item in doc["paths"].items():
+        for method, op in item.items():
+            if method not in ("post", "put", "patch"):
+                continue
+            content = (op.get("requestBody") or {}).get("content") or {}
+            if "application/json" in content:
+                yield method, re.sub(r"\{[^}]+\}", "X1", path)
+
+
+def test_deeply_nested_json_is_a_400_on_every_json_endpoint_without_a_traceback(
+        app_client, caplog):
+    """`[` × 5,000 made the JSON parser recurse until RecursionError: a 500 and a full
+    traceback per request, a log flood anyone could cause."""
+    from devkit.apps import ADMIN, seed_directory
+
+    seed_directory(app_client)
+    token = app_client.post("/api/v1/officials/CB1/tokens", headers=ADMIN).get_json()["token"]
+    official = {"Authorization": f"Bearer {token}"}
+    operations = list(json_write_operations(app_client))
+    assert ("post", "/api/v1/ratings") in operations and len(operations) > 5
+    for method, path in operations:
+        for body in (b"[" * 5000, b'{"a":' * 5000):
+            for headers in (ADMIN, official):  # whichever role the operation is for
+                r = app_client.open(path, method=method.upper(), data=body,
+                                    headers=headers, content_type="application/json")
+                if r.status_code != 403:
+                    break
+            assert r.status_code == 400, (method, path, r.status_code)
+            assert r.mimetype == "application/problem+json"
+    assert not [rec for rec in caplog.records if rec.exc_info], "no traceback logged"
+    assert not [rec for rec in caplog.records if rec.levelname in ("ERROR", "CRITICAL")]
