@@ -57,10 +57,11 @@ def connect(url: str, *, alias: str, default_db: str, shared_url: bool = False):
             uuidRepresentation="standard",
         )
     else:
-        mongoengine.connect(
-            db=name, alias=alias, host=url, tz_aware=True, uuidRepresentation="standard",
-            serverSelectionTimeoutMS=SERVER_SELECTION_TIMEOUT_MS, connect=False,
-        )
+        # a timeout given in the URL wins (pymongo lets keyword arguments override it)
+        timeout = ({} if "serverselectiontimeoutms" in url.lower()
+                   else {"serverSelectionTimeoutMS": SERVER_SELECTION_TIMEOUT_MS})
+        mongoengine.connect(db=name, alias=alias, host=url, tz_aware=True,
+                            uuidRepresentation="standard", connect=False, **timeout)
     return get_db(alias)
 
 

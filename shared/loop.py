@@ -20,9 +20,13 @@ import random
 import threading
 from collections.abc import Callable
 
+from pymongo.errors import ConnectionFailure
+
 logger = logging.getLogger(__name__)
 
 STOP = object()  # returned by a step whose work is done for good
+# An unreachable database is an outage, not a bug: one warning line, no traceback.
+EXPECTED_OUTAGES: tuple[type[BaseException], ...] = (ConnectionFailure,)
 
 
 class Backoff:
@@ -64,7 +68,7 @@ class BackgroundLoop:
         self._final = final
         # exceptions that are expected while a dependency is away: one warning line, no
         # traceback (a broker outage must not flood the log)
-        self._quiet = quiet
+        self._quiet = (*quiet, *EXPECTED_OUTAGES)
         self.stopping = threading.Event()
         self._wake = threading.Event()
         self._thread: threading.Thread | None = None

@@ -72,6 +72,10 @@ class _Queue:
             self.unacked += 1
             return self.items.popleft()
 
+    def wake(self) -> None:
+        with self.cond:
+            self.cond.notify_all()
+
     def settled(self) -> None:
         with self.cond:
             self.unacked -= 1
@@ -198,6 +202,8 @@ class MemoryConsumer:
         self._loop.start()
 
     def stop(self, timeout: float = 10.0) -> None:
+        self._loop.stopping.set()
+        self._bus.queues[self.spec.name].wake()  # out of its wait for the next message
         self._loop.stop(timeout)
         self.connected.clear()
 

@@ -70,7 +70,8 @@ def test_readiness_fails_when_the_broker_is_unreachable(mongo_url):
 def test_unreachable_database_is_503_and_not_ready():
     from services.survey.app import create_app as create_survey
 
-    settings = make_settings("survey", "mongodb://127.0.0.1:1/congso_test")
+    settings = make_settings(
+        "survey", "mongodb://127.0.0.1:1/congso_test?serverSelectionTimeoutMS=300")
     running = start(create_survey, settings, MemoryBus())
     try:
         r = running.client.get("/readyz")
