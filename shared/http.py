@@ -30,13 +30,11 @@ from shared.problems import (
     http_error,
     problem_response,
 )
+from shared.schemas import CODE, CODE_PATTERN
 
 logger = logging.getLogger(__name__)
 
 JSON_TYPES = ("application/json",)
-
-
-CODE_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$"
 
 
 class CodeConverter(UnicodeConverter):
@@ -59,7 +57,6 @@ def _register_converters(app: Flask, api: Api) -> None:
 
 def check_code(value: str, field: str = "code") -> None:
     """422 unless a code in the path is a valid code (letters, digits, '.', '_', '-')."""
-    from shared.schemas import CODE
 
     try:
         CODE(value)

@@ -15,6 +15,9 @@ CODE_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$"
 CODE = validate.Regexp(CODE_PATTERN,
                        error="must be a code of 1-64 letters, digits, '.', '_' or '-'")
 SCORE_1_5 = validate.Range(min=1, max=5)
+# the five SIPAS factors citizens may rate, and the five peer criteria of Decision 733
+FACTORS = ("access", "procedure", "official", "result", "feedback")
+CRITERIA = ("discipline", "conduct", "ethics", "dress", "participation")
 MAX_NAME = 300
 MAX_EMAILS = 20
 
