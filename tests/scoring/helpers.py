@@ -30,10 +30,11 @@ def review(reviewee="CB1", reviewer="p" * 20, revision=1, scores=None, period="2
         "submitted_at": WHEN}, source="/test", id=f"review-{rid}-{revision}")
 
 
-def official(code="CB1", unit="U1", version=1, name=None, active=True):
+def official(code="CB1", unit="U1", version=1, name=None, active=True, position=None):
     return ev.make_event(ev.OFFICIAL_UPSERTED, {
         "code": code, "full_name": name or f"Cán bộ {code}", "unit": unit, "version": version,
-        "active": active, "updated_at": datetime.now(UTC)}, source="/test")
+        "active": active, "position": position, "updated_at": datetime.now(UTC)},
+        source="/test")
 
 
 def unit(code="U1", parent=None, version=1, name=None):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import zipfile
 
 import pytest
 from openpyxl import load_workbook
@@ -80,3 +81,65 @@ def test_report_periods_are_years_and_units_must_exist(data):
     assert data.client.get("/api/v1/reports/units/NOPE.xlsx?period=2026",
                            headers=ADMIN).status_code == 404
     assert data.client.get("/api/v1/reports/units/U1.csv?period=2026").status_code == 401
+
+
+# What Excel and LibreOffice would run: a name is data, never a formula.
+FORMULAS = ["=1+1", "+SUM(1,2)", "-2+3", "@SUM(A1)", '=HYPERLINK("http://x.example","Xem")',
+            "\t=1+1", "\r=1+1"]
+
+
+@pytest.fixture
+def formula_names(scoring):
+    deliver(scoring, unit("U1", name="=1+1"),
+            *[official(f"F{i}", name=name, position=name) for i, name in enumerate(FORMULAS)])
+    deliver(scoring, *[rating(f"F{i}", 5) for i in range(len(FORMULAS))])
+    return scoring
+
+
+def test_spreadsheet_text_neutralises_formula_leads_and_keeps_numbers():
+    from services.scoring.reports import spreadsheet_text
+
+    for text in [*FORMULAS, "-", "@"]:
+        assert spreadsheet_text(text) == "'" + text
+    for kept in ["Nguyễn Văn A", "a=b", "1+1", "", " =1", -2, -2.5, 0, None]:
+        assert spreadsheet_text(kept) == kept
+
+
+def test_csv_report_writes_formula_names_as_text(formula_names):
+    r = formula_names.client.get("/api/v1/reports/units/U1.csv?period=2026", headers=ADMIN)
+    rows = list(csv.reader(io.StringIO(r.data.decode("utf-8-sig"), newline="")))
+    summary = {row[0]: row[1] for row in rows[1:13] if row}
+    assert summary["Đơn vị"] == "'=1+1 (U1)"
+    header = rows.index(next(r for r in rows if r and r[0] == "STT"))
+    by_code = {row[1]: row for row in rows[header + 1:header + 1 + len(FORMULAS)]}
+    for i, name in enumerate(FORMULAS):
+        row = by_code[f"F{i}"]
+        assert row[2] == row[3] == "'" + name
+        assert row[4] == "1" and row[5] == "5.0"  # numbers as numbers, no apostrophe
+    leads = ("=", "+", "-", "@", "\t", "\r")
+    assert not [cell for row in rows for cell in row if cell.startswith(leads)]
+
+
+def test_xlsx_report_stores_formula_names_as_text(formula_names):
+    r = formula_names.client.get("/api/v1/reports/units/U1.xlsx?period=2026", headers=ADMIN)
+    with zipfile.ZipFile(io.BytesIO(r.data)) as xlsx:
+        sheets = [n for n in xlsx.namelist() if n.startswith("xl/worksheets/")]
+        assert sheets and not [n for n in sheets if b"<f>" in xlsx.read(n)]  # no formula
+    sheet = load_workbook(io.BytesIO(r.data)).active
+    cells = [c for row in sheet.iter_rows() for c in row if c.value is not None]
+    assert not [c.coordinate for c in cells if c.data_type == "f"]
+    assert not [c.coordinate for c in cells
+                if isinstance(c.value, str) and c.value.startswith(("=", "+", "-", "@"))]
+    header_row = next(row for row in range(1, sheet.max_row + 1)
+                      if sheet.cell(row, 1).value == "STT")
+    by_code = {sheet.cell(row, 2).value: row
+               for row in range(header_row + 1, header_row + 1 + len(FORMULAS))}
+    for i, name in enumerate(FORMULAS):
+        row = by_code[f"F{i}"]
+        shown = ("'" + name).replace("\r", "\n")  # XML reads a carriage return as \n
+        assert sheet.cell(row, 3).value == sheet.cell(row, 4).value == shown
+        assert sheet.cell(row, 3).data_type == "s"
+        assert sheet.cell(row, 5).value == 1 and sheet.cell(row, 6).value == 5.0
+    unit_row = next(row for row in range(1, header_row)
+                    if sheet.cell(row, 1).value == "Đơn vị")
+    assert sheet.cell(unit_row, 4).value == "'=1+1 (U1)"
