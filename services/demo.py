@@ -6,8 +6,8 @@ import io
 
 import segno
 
-from services.survey import directory, keys, tokens
-from services.survey.documents import Counter
+from services.survey import keys, tokens
+from services.survey.store import directory
 from shared.config import Settings
 
 # The demo signs with a fixed key, so its counter token (and the README's curl line) is
@@ -36,16 +36,14 @@ def seed(app) -> dict:
     ctx = app.extensions["survey"]
     relay, secret = ctx.relay, ctx.secret
     for code, data in UNITS:
-        directory.upsert_unit(code, data)
-        relay.notify("units", code)
+        directory.upsert_unit(code, data, notify=relay.notify)
     for code, data in OFFICIALS:
-        directory.upsert_official(code, data)
-        relay.notify("officials", code)
+        directory.upsert_official(code, data, notify=relay.notify)
     code, data = COUNTER
-    token = tokens.make_counter_token(keys.purpose_key(tokens.COUNTER_PURPOSE, secret),
+    token = tokens.make_counter_token(keys.purpose_key(keys.COUNTER_TOKEN, secret),
                                       nonce=DEMO_COUNTER_NONCE)
     record, _ = directory.upsert_counter(code, data, lambda: token)
-    Counter._get_collection().update_one({"_id": code}, {"$set": {"token": token}})
+    directory.set_counter_token(code, token)
     record["token"] = token
     return record
 

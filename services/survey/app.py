@@ -2,20 +2,19 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from flask import Flask
 
 from services.survey import (
     counter_views,
     directory_views,
     documents,
-    keys,
     kiosk,
+    rating_views,
     review_views,
+    store,
     tokens,
-    views,
 )
+from services.survey.context import SurveyContext
 from services.survey.ratelimit import RatingLimiter
 from shared import db
 from shared.config import Settings
@@ -23,32 +22,14 @@ from shared.http import add_token_resolver, runtime_of
 from shared.outbox import OutboxRelay
 
 
-@dataclass
-class SurveyContext:
-    settings: Settings
-    relay: OutboxRelay
-    publisher: object
-    limiter: RatingLimiter
-
-    @property
-    def secret(self) -> str | None:
-        """SECRET_KEY; the demo's fixed one in the demo; else None (keys kept in the db)."""
-        if self.settings.secret_key:
-            return self.settings.secret_key
-        return keys.DEMO_SECRET if self.settings.demo else None
-
-
 def install(app: Flask, api, settings: Settings, bus) -> SurveyContext:
     """Add survey's database, outbox relay and blueprints to `app` (started later)."""
     db.connect(settings.mongodb_url, alias=documents.ALIAS, default_db="congso_survey",
                shared_url=settings.service == "all")
     publisher = bus.publisher()
-    relay = OutboxRelay(
-        [doc._get_collection for doc in documents.OUTBOX_DOCUMENTS], publisher,
-        name="survey-outbox",
-    )
+    relay = OutboxRelay(store.outbox_collections(), publisher, name="survey-outbox")
     runtime = runtime_of(app)
-    dbinit = db.DatabaseInit(documents.ALIAS, documents.ensure_indexes)
+    dbinit = db.DatabaseInit(documents.ALIAS, store.ensure_indexes)
     runtime.add("survey.db", dbinit, readiness="survey.database")
     runtime.add("survey.publisher", publisher, readiness="survey.broker")
     runtime.add("survey.relay", relay)
@@ -56,7 +37,7 @@ def install(app: Flask, api, settings: Settings, bus) -> SurveyContext:
                         limiter=RatingLimiter(settings))
     add_token_resolver(app, tokens.resolve_official_token)
     app.extensions["survey"] = ctx
-    for module in (directory_views, counter_views, views, review_views):
+    for module in (directory_views, counter_views, rating_views, review_views):
         for blp in module.BLUEPRINTS:
             api.register_blueprint(blp)
     app.register_blueprint(kiosk.kiosk)

@@ -6,16 +6,30 @@ from __future__ import annotations
 from flask import Response, render_template
 from flask_smorest import Blueprint
 
-from services.survey import directory, qr, tokens
-from services.survey.directory_views import ctx, found, invalid
-from services.survey.documents import Counter, Official, Unit
+from services.survey import keys, qr, tokens
+from services.survey.context import context
+from services.survey.directory_views import check_unit, saved
 from services.survey.schemas import CounterIn, CounterOut, UnitFilter
+from services.survey.store import directory
 from shared.auth import SECURITY, require
+from shared.errors import Invalid
 from shared.http import check_code
 from shared.web import messages
 
 blp = Blueprint("counters", __name__, url_prefix="/api/v1",
                 description="Counters, their kiosk tokens and QR codes")
+
+
+def _new_token() -> str:
+    return tokens.make_counter_token(context().key(keys.COUNTER_TOKEN))
+
+
+def _with_kiosk_url(record: dict) -> dict:
+    return {**record, "kiosk_url": context().kiosk_url(record["token"])}
+
+
+def _kiosk_url_of(code: str) -> str:
+    return context().kiosk_url(directory.get("counter", code)["token"])
 
 
 @blp.get("/counters")
@@ -25,9 +39,7 @@ blp = Blueprint("counters", __name__, url_prefix="/api/v1",
 @blp.doc(security=SECURITY)
 def list_counters(query: dict):
     """Counters, all or of one unit (?unit=), with their kiosk URLs."""
-    where = {"unit": query["unit"]} if query.get("unit") else {}
-    return [_with_kiosk_url({"code": d["_id"], **d})
-            for d in Counter._get_collection().find(where).sort("_id", 1)]
+    return [_with_kiosk_url(c) for c in directory.listing("counter", query.get("unit"))]
 
 
 @blp.put("/counters/<code:code>")
@@ -39,29 +51,12 @@ def list_counters(query: dict):
 def put_counter(body: dict, code: str):
     """Create or update a counter; the answer has its kiosk URL and token."""
     check_code(code)
-    if not directory.unit_exists(body["unit"]):
-        raise invalid("unit", f"unknown unit {body['unit']!r}")
-    known = {d["_id"] for d in Official._get_collection().find(
-        {"_id": {"$in": body["officials"]}}, {"_id": 1})}
-    unknown = [o for o in body["officials"] if o not in known]
+    check_unit(body["unit"])
+    unknown = directory.unknown_officials(body["officials"])
     if unknown:
-        raise invalid("officials", f"unknown officials: {', '.join(unknown)}")
-    record, created = directory.upsert_counter(
-        code, body, lambda: tokens.make_counter_token(tokens.counter_key()))
-    return _with_kiosk_url(record), 201 if created else 200
-
-
-def _with_kiosk_url(record: dict) -> dict:
-    record["kiosk_url"] = kiosk_url(record["token"])
-    return record
-
-
-def kiosk_url(token: str) -> str:
-    return f"{ctx().settings.public_base_url}/k/{token}"
-
-
-def _counter_or_404(code: str) -> dict:
-    return found(Counter, code, "counter")
+        raise Invalid(f"unknown officials: {', '.join(unknown)}", field="officials")
+    record, status = saved(directory.upsert_counter(code, body, _new_token))
+    return _with_kiosk_url(record), status
 
 
 @blp.get("/counters/<code:code>")
@@ -70,7 +65,7 @@ def _counter_or_404(code: str) -> dict:
 @blp.doc(security=SECURITY)
 def get_counter(code: str):
     """Read a counter, with its kiosk URL and token."""
-    return _with_kiosk_url(_counter_or_404(code))
+    return _with_kiosk_url(directory.get("counter", code))
 
 
 @blp.post("/counters/<code:code>/token")
@@ -79,9 +74,9 @@ def get_counter(code: str):
 @blp.doc(security=SECURITY)
 def rotate_counter_token(code: str):
     """Replace the counter's kiosk token (revoking the old one: reprint its QR code)."""
-    _counter_or_404(code)
-    tokens.rotate_counter_token(code)
-    return _with_kiosk_url(_counter_or_404(code))
+    directory.get("counter", code)
+    directory.rotate_counter_token(code, _new_token())
+    return _with_kiosk_url(directory.get("counter", code))
 
 
 @blp.get("/counters/<code:code>/qr.svg")
@@ -91,8 +86,7 @@ def rotate_counter_token(code: str):
 @blp.doc(security=SECURITY)
 def counter_qr_svg(code: str):
     """The counter's QR code as SVG."""
-    counter = _counter_or_404(code)
-    return Response(qr.qr_svg(kiosk_url(counter["token"])), mimetype="image/svg+xml")
+    return Response(qr.qr_svg(_kiosk_url_of(code)), mimetype="image/svg+xml")
 
 
 @blp.get("/counters/<code:code>/qr.png")
@@ -102,8 +96,7 @@ def counter_qr_svg(code: str):
 @blp.doc(security=SECURITY)
 def counter_qr_png(code: str):
     """The counter's QR code as PNG."""
-    counter = _counter_or_404(code)
-    return Response(qr.qr_png(kiosk_url(counter["token"])), mimetype="image/png")
+    return Response(qr.qr_png(_kiosk_url_of(code)), mimetype="image/png")
 
 
 @blp.get("/units/<code:code>/qr-sheet.html")
@@ -112,10 +105,10 @@ def counter_qr_png(code: str):
 @blp.doc(security=SECURITY)
 def unit_qr_sheet(code: str):
     """A print-ready A4 sheet of the unit's counters: label, QR code, instruction."""
-    unit = found(Unit, code, "unit")
+    unit = directory.get("unit", code)
     counters = []
-    for c in Counter._get_collection().find({"unit": code}).sort("_id", 1):
-        url = kiosk_url(c["token"])
+    for c in directory.listing("counter", code):
+        url = context().kiosk_url(c["token"])
         counters.append({"label": c["label"], "kiosk_url": url,
                          "svg": qr.qr_svg(url, inline=True).decode()})
     html = render_template("qr_sheet.html", unit=unit, counters=counters,

@@ -3,11 +3,11 @@ replays; counters are in `counter_views`."""
 
 from __future__ import annotations
 
-from flask import current_app, g, request
+from flask import g, request
 from flask_smorest import Blueprint
 
-from services.survey import directory, importer, replay, tokens
-from services.survey.documents import Official, Unit
+from services.survey import domain, importer, replay, tokens
+from services.survey.context import context
 from services.survey.schemas import (
     ImportOut,
     OfficialIn,
@@ -20,7 +20,10 @@ from services.survey.schemas import (
     UnitIn,
     UnitOut,
 )
+from services.survey.store import access, directory
+from services.survey.store import replays as replay_store
 from shared.auth import SECURITY, require
+from shared.errors import Invalid, NotFound
 from shared.http import body_limit, body_types, check_code
 from shared.problems import Problem
 
@@ -30,45 +33,14 @@ blp = Blueprint("directory", __name__, url_prefix="/api/v1",
                 description="Units and officials, their tokens, the import, replays")
 
 
-def ctx():
-    return current_app.extensions["survey"]
+def check_unit(unit: str) -> None:
+    """An official's or a counter's unit must exist (422 on `unit` otherwise)."""
+    if not directory.exists("unit", unit):
+        raise Invalid(f"unknown unit {unit!r}", field="unit")
 
 
-def invalid(field: str, message: str):
-    return Problem(422, message, errors={field: [message]}, slug="validation-error")
-
-
-def found(document, code: str, what: str) -> dict:
-    """The record `code` of a directory collection, or a 404 naming what was looked for."""
-    doc = document._get_collection().find_one({"_id": code})
-    if doc is None:
-        raise Problem(404, f"No {what} {code!r}.", slug=f"unknown-{what}")
-    return {"code": doc["_id"], **doc}
-
-
-def _unit_parent_problem(code: str, parent: str | None) -> Problem | None:
-    """A unit's parent must exist and must not make the hierarchy a loop."""
-    if parent is None:
-        return None
-    if parent == code:
-        return invalid("parent", "a unit cannot be its own parent")
-    coll = Unit._get_collection()
-    seen = {code}
-    current = parent
-    while current is not None:
-        doc = coll.find_one({"_id": current}, {"parent": 1})
-        if doc is None:
-            return invalid("parent", f"unknown unit {current!r}") if current == parent else None
-        if current in seen:
-            return invalid("parent", "this parent would make a loop of units")
-        seen.add(current)
-        current = doc.get("parent")
-    return None
-
-
-def _saved(collection: str, result: tuple[dict, bool]):
+def saved(result: tuple[dict, bool]):
     record, created = result
-    ctx().relay.notify(collection, record["code"])
     return record, 201 if created else 200
 
 
@@ -81,10 +53,11 @@ def _saved(collection: str, result: tuple[dict, bool]):
 def put_unit(body: dict, code: str):
     """Create or update a unit."""
     check_code(code)
-    problem = _unit_parent_problem(code, body.get("parent"))
+    problem = domain.parent_error(code, body.get("parent"), directory.UnitParents())
     if problem:
-        raise problem
-    return _saved("units", directory.upsert_unit(code, body, correlationid=g.request_id))
+        raise Invalid(problem, field="parent")
+    return saved(directory.upsert_unit(code, body, correlationid=g.request_id,
+                                       notify=context().relay.notify))
 
 
 @blp.get("/units/<code:code>")
@@ -93,7 +66,7 @@ def put_unit(body: dict, code: str):
 @blp.doc(security=SECURITY)
 def get_unit(code: str):
     """Read a unit."""
-    return found(Unit, code, "unit")
+    return directory.get("unit", code)
 
 
 @blp.get("/units")
@@ -102,7 +75,7 @@ def get_unit(code: str):
 @blp.doc(security=SECURITY)
 def list_units():
     """Every unit, by code."""
-    return [{"code": d["_id"], **d} for d in Unit._get_collection().find().sort("_id", 1)]
+    return directory.listing("unit")
 
 
 @blp.get("/officials")
@@ -112,9 +85,7 @@ def list_units():
 @blp.doc(security=SECURITY)
 def list_officials(query: dict):
     """Officials, all or of one unit (?unit=), by code."""
-    where = {"unit": query["unit"]} if query.get("unit") else {}
-    return [{"code": d["_id"], **d}
-            for d in Official._get_collection().find(where).sort("_id", 1)]
+    return directory.listing("official", query.get("unit"))
 
 
 @blp.put("/officials/<code:code>")
@@ -126,10 +97,9 @@ def list_officials(query: dict):
 def put_official(body: dict, code: str):
     """Create or update an official."""
     check_code(code)
-    if not directory.unit_exists(body["unit"]):
-        raise invalid("unit", f"unknown unit {body['unit']!r}")
-    return _saved("officials",
-                  directory.upsert_official(code, body, correlationid=g.request_id))
+    check_unit(body["unit"])
+    return saved(directory.upsert_official(code, body, correlationid=g.request_id,
+                                           notify=context().relay.notify))
 
 
 @blp.get("/officials/<code:code>")
@@ -138,7 +108,7 @@ def put_official(body: dict, code: str):
 @blp.doc(security=SECURITY)
 def get_official(code: str):
     """Read an official."""
-    return found(Official, code, "official")
+    return directory.get("official", code)
 
 
 @blp.post("/officials/<code:code>/tokens")
@@ -147,7 +117,7 @@ def get_official(code: str):
 @blp.doc(security=SECURITY)
 def issue_official_token(code: str):
     """Issue a bearer token for an official (peer reviews); it is stored hashed."""
-    found(Official, code, "official")
+    directory.get("official", code)
     return {"token": tokens.issue_official_token(code), "official": code}
 
 
@@ -157,8 +127,8 @@ def issue_official_token(code: str):
 @blp.doc(security=SECURITY)
 def revoke_official_tokens(code: str):
     """Revoke every token of an official at once."""
-    found(Official, code, "official")
-    return {"official": code, "revoked": tokens.revoke_official_tokens(code)}
+    directory.get("official", code)
+    return {"official": code, "revoked": access.revoke_official_tokens(code)}
 
 
 @blp.post("/directory/import")
@@ -181,9 +151,9 @@ def import_directory():
         raise Problem(400, f"The file cannot be read: {exc}.", slug="unreadable-file") from None
     plan = importer.plan_import(rows)
     if plan.errors:
-        raise Problem(422, f"{len({e['row'] for e in plan.errors})} row(s) have problems; "
-                           "nothing was written.", errors=plan.errors, slug="import-rejected")
-    return importer.apply_plan(plan, ctx().relay.notify, g.request_id)
+        raise Invalid(f"{len({e['row'] for e in plan.errors})} row(s) have problems; "
+                      "nothing was written.", errors=plan.errors, slug="import-rejected")
+    return importer.apply_plan(plan, context().relay.notify, g.request_id)
 
 
 @blp.post("/replays")
@@ -193,7 +163,7 @@ def import_directory():
 @blp.doc(security=SECURITY)
 def post_replay(body: dict):
     """Publish every stored record again, to one consumer only (to rebuild its database)."""
-    return replay.start_replay(body["target"], ctx().publisher)
+    return replay.start_replay(body["target"], context().publisher)
 
 
 @blp.get("/replays/<code:job_id>")
@@ -202,10 +172,10 @@ def post_replay(body: dict):
 @blp.doc(security=SECURITY)
 def get_replay(job_id: str):
     """Progress of a replay."""
-    found = replay.job(job_id)
-    if found is None:
-        raise Problem(404, f"No replay {job_id!r}.", slug="unknown-replay")
-    return found
+    job = replay_store.job(job_id)
+    if job is None:
+        raise NotFound(f"No replay {job_id!r}.", slug="unknown-replay")
+    return job
 
 
 BLUEPRINTS = (blp,)

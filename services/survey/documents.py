@@ -12,8 +12,6 @@ from mongoengine import (
     StringField,
 )
 
-from shared import outbox
-
 ALIAS = "survey"
 
 
@@ -25,38 +23,38 @@ class OutboxDocument(Document):
     meta = {"abstract": True}
 
 
-class Unit(OutboxDocument):
+class Versioned(Document):
+    """A directory record: its code, and the version optimistic writes compare."""
+
     code = StringField(primary_key=True)
+    version = IntField(default=1)
+    updated_at = DateTimeField()
+    meta = {"abstract": True}
+
+
+class Unit(Versioned, OutboxDocument):
     name = StringField(required=True)
     parent = StringField()
     emails = ListField(StringField())
     webhook_url = StringField()
-    version = IntField(default=1)
-    updated_at = DateTimeField()
     meta = {"db_alias": ALIAS, "collection": "units", "indexes": ["parent"]}
 
 
-class Official(OutboxDocument):
-    code = StringField(primary_key=True)
+class Official(Versioned, OutboxDocument):
     full_name = StringField(required=True)
     unit = StringField(required=True)
     position = StringField()
     active = BooleanField(default=True)
-    version = IntField(default=1)
-    updated_at = DateTimeField()
     meta = {"db_alias": ALIAS, "collection": "officials", "indexes": ["unit"]}
 
 
-class Counter(Document):
-    code = StringField(primary_key=True)
+class Counter(Versioned):
     unit = StringField(required=True)
     label = StringField(required=True)
     officials = ListField(StringField())
     # The kiosk token is printed on a public QR code at the counter: it names the counter,
     # it grants nothing else, so it is kept as is (needed to draw the QR code again).
     token = StringField(required=True, unique=True)
-    version = IntField(default=1)
-    updated_at = DateTimeField()
     meta = {"db_alias": ALIAS, "collection": "counters", "indexes": ["unit"]}
 
 
@@ -149,9 +147,3 @@ DOCUMENTS = (Unit, Official, Counter, Rating, ReceiptClaim, KeyRecord, OfficialT
              ReviewWindow, PeerReview, ReplayJob)
 OUTBOX_DOCUMENTS = (Unit, Official, Rating, PeerReview)
 
-
-def ensure_indexes() -> None:
-    for doc in DOCUMENTS:
-        doc.ensure_indexes()
-    for doc in OUTBOX_DOCUMENTS:
-        outbox.ensure_outbox_index(doc._get_collection())

@@ -2,28 +2,44 @@
 
 Columns (header row, any order): kind (unit or official), code, name, unit, parent,
 position, emails (';'-separated), webhook_url. Rows may refer to units defined in the
-same file, in any order; units are written parents first.
+same file, in any order; units are written parents first. Each row is checked with the
+API's own schemas (`UnitIn`, `OfficialIn`) and parent rule (`domain.parent_error`), so
+the import accepts exactly what the API accepts.
 """
 
 from __future__ import annotations
 
 import csv
 import io
+from collections import ChainMap
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
-from marshmallow import ValidationError, validate
+from marshmallow import ValidationError
 
-from services.survey import directory
-from services.survey.documents import Official, Unit
-from shared.schemas import CODE
+from services.survey import domain
+from services.survey.schemas import OfficialIn, UnitIn
+from services.survey.store import Notify, directory
+from shared.problems import flatten_errors
+from shared.schemas import CODE, is_code
 
 COLUMNS = ("kind", "code", "name", "unit", "parent", "position", "emails", "webhook_url")
 CSV_TYPES = ("text/csv", "application/csv")
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 MAX_ROWS = 20_000
-
-_email = validate.Email()
-_url = validate.URL(require_tld=False, schemes={"http", "https"})
+# Blank rows are skipped, but not without end (a sheet can declare a million of them).
+MAX_LINES = 2 * MAX_ROWS
+# Only the columns of its kind may be filled in a row; the API field each column feeds.
+KIND_COLUMNS = {
+    "unit": {"name": "name", "parent": "parent", "emails": "emails",
+             "webhook_url": "webhook_url"},
+    "official": {"name": "full_name", "unit": "unit", "position": "position"},
+}
+KIND_SCHEMAS = {"unit": UnitIn(), "official": OfficialIn()}
+MISPLACED = {
+    ("unit", "unit"): "applies to officials; a unit's own parent goes in 'parent'",
+    ("unit", "position"): "applies to officials, not units",
+}
 
 
 class UnreadableFile(ValueError):
@@ -41,31 +57,36 @@ class Plan:
 
 
 def read_rows(body: bytes, mimetype: str) -> list[tuple[int, dict]]:
-    """(row number, {column: text}) for each data row; row 1 is the header."""
-    if mimetype == XLSX_TYPE:
-        table = _xlsx_table(body)
-    else:
-        try:
-            text = body.decode("utf-8-sig")
-        except UnicodeDecodeError:
-            raise UnreadableFile("the CSV file is not UTF-8 text "
-                                 "(in Excel: Save As, 'CSV UTF-8')") from None
-        try:
-            table = list(csv.reader(io.StringIO(text), delimiter=_delimiter(text)))
-        except csv.Error as exc:
-            raise UnreadableFile(f"not a CSV file: {exc}") from None
-    if not table or not any(c.strip() for c in table[0]):
+    """(row number, {column: text}) for each data row, after (0, {"__header__": [...]});
+    row 1 is the header. Reading stops at the first row past MAX_ROWS."""
+    table = _xlsx_rows(body) if mimetype == XLSX_TYPE else _csv_rows(body)
+    header_cells = next(table, None)
+    if header_cells is None or not any(c.strip() for c in header_cells):
         raise UnreadableFile("the file has no header row")
-    header = [c.strip().lower() for c in table[0]]
+    header = [c.strip().lower() for c in header_cells]
     rows = []
-    for number, cells in enumerate(table[1:], start=2):
+    for number, cells in enumerate(table, start=2):
         if not any(c.strip() for c in cells):
+            if number > MAX_LINES:
+                raise UnreadableFile(f"more than {MAX_LINES} lines; remove the blank ones")
             continue  # blank lines between blocks are common in hand-made sheets
+        if len(rows) == MAX_ROWS:
+            raise UnreadableFile(f"more than {MAX_ROWS} rows; split the file")
         rows.append((number, {h: (cells[i].strip() if i < len(cells) else "")
                               for i, h in enumerate(header) if h}))
-    if len(rows) > MAX_ROWS:
-        raise UnreadableFile(f"more than {MAX_ROWS} rows; split the file")
     return [(0, {"__header__": header}), *rows]
+
+
+def _csv_rows(body: bytes) -> Iterator[list[str]]:
+    try:
+        text = body.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise UnreadableFile("the CSV file is not UTF-8 text "
+                             "(in Excel: Save As, 'CSV UTF-8')") from None
+    try:
+        yield from csv.reader(io.StringIO(text), delimiter=_delimiter(text))
+    except csv.Error as exc:
+        raise UnreadableFile(f"not a CSV file: {exc}") from None
 
 
 def _delimiter(text: str) -> str:
@@ -78,7 +99,9 @@ def _delimiter(text: str) -> str:
 _DELIMITERS = (",", ";", "\t")
 
 
-def _xlsx_table(body: bytes) -> list[list[str]]:
+def _xlsx_rows(body: bytes) -> Iterator[list[str]]:
+    """The first sheet's rows, streamed (read-only mode): a huge sheet is never held whole,
+    and the reader stops as soon as the caller does."""
     import zipfile
 
     from openpyxl import load_workbook
@@ -88,9 +111,8 @@ def _xlsx_table(body: bytes) -> list[list[str]]:
     except (zipfile.BadZipFile, KeyError, OSError, ValueError) as exc:
         raise UnreadableFile(f"not an XLSX workbook: {exc}") from None
     try:
-        sheet = book.worksheets[0]
-        return [["" if v is None else str(v) for v in row]
-                for row in sheet.iter_rows(values_only=True)]
+        for row in book.worksheets[0].iter_rows(values_only=True):
+            yield ["" if v is None else str(v) for v in row]
     finally:
         book.close()
 
@@ -98,115 +120,91 @@ def _xlsx_table(body: bytes) -> list[list[str]]:
 def plan_import(rows: list[tuple[int, dict]]) -> Plan:
     """Validate every row against the file and the directory; collect every problem."""
     plan = Plan()
-    header = rows[0][1]["__header__"]
-    for name in header:
-        if name and name not in COLUMNS:
-            plan.error(1, name, f"unknown column; the columns are {', '.join(COLUMNS)}")
-    for required in ("kind", "code", "name"):
-        if required not in header:
-            plan.error(1, required, "missing column")
+    _check_header(plan, rows[0][1]["__header__"])
     if plan.errors:
         return plan
-
     seen: dict[tuple[str, str], int] = {}
-    file_units: dict[str, tuple[int, str | None]] = {}
-    officials: list[tuple[int, dict]] = []
+    file_parents: dict[str, str | None] = {}
+    unit_rows: dict[str, int] = {}
+    official_rows: list[tuple[int, str]] = []
     for number, row in rows[1:]:
-        kind = row.get("kind", "").lower()
-        code = row.get("code", "")
-        if kind not in ("unit", "official"):
+        kind, code = row.get("kind", "").lower(), row.get("code", "")
+        if kind not in KIND_COLUMNS:
             plan.error(number, "kind", "must be 'unit' or 'official'")
             continue
-        if not _valid_code(code):
+        if not is_code(code):
             plan.error(number, "code", CODE.error)
             continue
         if (kind, code) in seen:
             plan.error(number, "code", f"{kind} {code} is already on row {seen[(kind, code)]}")
             continue
         seen[(kind, code)] = number
-        name = row.get("name", "")
-        if not name:
-            plan.error(number, "name", "is required")
-        elif len(name) > 300:
-            plan.error(number, "name", "is longer than 300 characters")
+        data = _load_row(plan, number, kind, row)
+        # checked against the directory even when another field of the row is not valid,
+        # so that one answer lists every problem
+        link = row.get("parent" if kind == "unit" else "unit", "")
+        link = link if is_code(link) else None
         if kind == "unit":
-            _check_unit_row(plan, number, row)
-            file_units[code] = (number, row.get("parent") or None)
-            plan.units.append((code, {
-                "name": name, "parent": row.get("parent") or None,
-                "emails": _emails(row.get("emails", "")),
-                "webhook_url": row.get("webhook_url") or None}))
-        else:
-            for column in ("parent", "emails", "webhook_url"):
-                if row.get(column):
-                    plan.error(number, column, "applies to units, not officials")
-            if len(row.get("position", "")) > 300:
-                plan.error(number, "position", "is longer than 300 characters")
-            officials.append((number, row))
-            plan.officials.append((code, {"full_name": name, "unit": row.get("unit", ""),
-                                          "position": row.get("position") or None}))
-
-    known = {d["_id"]: d.get("parent") for d in Unit._get_collection().find({}, {"parent": 1})}
-    parents = {**known, **{code: parent for code, (_, parent) in file_units.items()}}
-    for code, (number, parent) in file_units.items():
-        if parent is None:
-            continue
-        if parent not in parents:
-            plan.error(number, "parent", f"unknown unit {parent!r}")
-        elif _in_loop(code, parents):
-            plan.error(number, "parent", "this parent makes a loop of units")
-    for number, row in officials:
-        unit = row.get("unit", "")
-        if not unit:
-            plan.error(number, "unit", "is required for an official")
-        elif unit not in parents:
+            file_parents[code], unit_rows[code] = link, number
+        elif link:
+            official_rows.append((number, link))
+        if data is not None:
+            (plan.units if kind == "unit" else plan.officials).append((code, data))
+    # the file's units over the directory's: a unit moved by the file counts as moved
+    parents = ChainMap(file_parents, directory.UnitParents())
+    for code, number in unit_rows.items():
+        problem = domain.parent_error(code, file_parents[code], parents)
+        if problem:
+            plan.error(number, "parent", problem)
+    for number, unit in official_rows:
+        if unit not in parents:
             plan.error(number, "unit", f"unknown unit {unit!r}")
     plan.units = _parents_first(plan.units)
     plan.errors.sort(key=lambda e: (e["row"], e["field"]))
     return plan
 
 
-def _check_unit_row(plan: Plan, number: int, row: dict) -> None:
-    if row.get("unit"):
-        plan.error(number, "unit", "applies to officials; a unit's own parent goes in 'parent'")
-    if row.get("position"):
-        plan.error(number, "position", "applies to officials, not units")
-    parent = row.get("parent")
-    if parent and not _valid_code(parent):
-        plan.error(number, "parent", CODE.error)
-    for email in _emails(row.get("emails", "")):
-        try:
-            _email(email)
-        except ValidationError:
-            plan.error(number, "emails", f"{email!r} is not an email address")
-    if row.get("webhook_url"):
-        try:
-            _url(row["webhook_url"])
-        except ValidationError:
-            plan.error(number, "webhook_url", "is not an http(s) URL")
+def _check_header(plan: Plan, header: list[str]) -> None:
+    for position, name in enumerate(header):
+        if name and name not in COLUMNS:
+            plan.error(1, name, f"unknown column; the columns are {', '.join(COLUMNS)}")
+        elif name and name in header[:position]:
+            plan.error(1, name, "this column appears twice")
+    for required in ("kind", "code", "name"):
+        if required not in header:
+            plan.error(1, required, "missing column")
 
 
-def _valid_code(code: str) -> bool:
+def _load_row(plan: Plan, number: int, kind: str, row: dict) -> dict | None:
+    """The row as the API body of its kind, checked by the API's schema; None if invalid."""
+    columns = KIND_COLUMNS[kind]
+    body: dict = {}
+    valid = True
+    for column, value in row.items():
+        if not value or column in ("kind", "code"):
+            continue
+        if column not in columns:
+            plan.error(number, column,
+                       MISPLACED.get((kind, column), "applies to units, not officials"))
+            valid = False
+            continue
+        body[columns[column]] = _split_emails(value) if column == "emails" else value
     try:
-        CODE(code)
-        return True
-    except ValidationError:
-        return False
+        data = KIND_SCHEMAS[kind].load(body)
+    except ValidationError as exc:
+        to_column = {api: column for column, api in columns.items()}
+        for name, messages in flatten_errors(exc.messages).items():
+            api_field, _, item = name.partition(".")
+            for message in messages:
+                if item.isdigit():  # one address of the list
+                    message = f"{body[api_field][int(item)]!r}: {message}"
+                plan.error(number, to_column.get(api_field, api_field), message)
+        return None
+    return data if valid else None
 
 
-def _emails(text: str) -> list[str]:
-    return list(dict.fromkeys(e.strip().lower() for e in text.split(";") if e.strip()))
-
-
-def _in_loop(code: str, parents: dict[str, str | None]) -> bool:
-    seen = set()
-    current: str | None = code
-    while current is not None:
-        if current in seen:
-            return current == code  # the first node met twice is where the loop closes
-        seen.add(current)
-        current = parents.get(current)
-    return False
+def _split_emails(text: str) -> list[str]:
+    return [e for e in (part.strip() for part in text.split(";")) if e]
 
 
 def _parents_first(units: list[tuple[str, dict]]) -> list[tuple[str, dict]]:
@@ -228,17 +226,21 @@ def _parents_first(units: list[tuple[str, dict]]) -> list[tuple[str, dict]]:
     return ordered
 
 
-def apply_plan(plan: Plan, notify, correlationid: str | None) -> dict:
-    """Write a validated plan; return {created, updated}."""
+def apply_plan(plan: Plan, notify: Notify, correlationid: str | None) -> dict:
+    """Write a validated plan; return {created, updated}. An official keeps the `active`
+    flag it has (the file has no such column)."""
     created = updated = 0
+
+    def count(result: tuple[dict, bool]) -> None:
+        nonlocal created, updated
+        created, updated = created + result[1], updated + (not result[1])
+
     for code, data in plan.units:
-        _, new = directory.upsert_unit(code, data, correlationid=correlationid)
-        notify(Unit._get_collection().name, code)
-        created, updated = created + new, updated + (not new)
+        count(directory.upsert_unit(code, data, correlationid=correlationid, notify=notify))
+    active = {code: o.get("active", True) for code, o in
+              directory.officials([code for code, _ in plan.officials]).items()}
     for code, data in plan.officials:
-        current = Official._get_collection().find_one({"_id": code}, {"active": 1})
-        data = {**data, "active": (current or {}).get("active", True)}
-        _, new = directory.upsert_official(code, data, correlationid=correlationid)
-        notify(Official._get_collection().name, code)
-        created, updated = created + new, updated + (not new)
+        data = {**data, "active": active.get(code, True)}
+        count(directory.upsert_official(code, data, correlationid=correlationid,
+                                        notify=notify))
     return {"created": created, "updated": updated}

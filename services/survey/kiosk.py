@@ -7,16 +7,18 @@ import uuid
 from functools import cache
 from pathlib import Path
 
-from flask import Blueprint, render_template, request, url_for
+from flask import Blueprint, g, render_template, request, url_for
 from marshmallow import ValidationError
 
-from services.survey import tokens
-from services.survey.documents import Official, Unit
+from services.survey import keys, tokens
+from services.survey.context import context
+from services.survey.ratings import submit_rating
 from services.survey.schemas import RatingIn
-from services.survey.views import submit_rating
+from services.survey.store import directory
+from shared.errors import Conflict, DomainError, NotFound, RateLimited, status_of
 from shared.events import FACTORS
 from shared.http import body_types
-from shared.problems import Problem, flatten_errors
+from shared.problems import flatten_errors
 from shared.web import messages
 
 STATIC = Path(__file__).parent / "static"
@@ -69,10 +71,9 @@ def _unknown_counter(lang: str, kiosk_mode: bool):
 def _form_page(token: str, counter: dict, lang: str, kiosk_mode: bool, *, form=None,
                errors=None, error_message=None, status=200):
     words = messages.catalogue(lang)
-    unit = Unit._get_collection().find_one({"_id": counter["unit"]}, {"name": 1}) or {}
+    unit = directory.find("unit", counter["unit"]) or {}
     on_duty = counter.get("officials") or []
-    found = {d["_id"]: d for d in Official._get_collection().find(
-        {"_id": {"$in": on_duty}}, {"full_name": 1, "position": 1, "active": 1})}
+    found = directory.officials(on_duty)
     officials = [{"code": c, "full_name": found[c]["full_name"],
                   "position": found[c].get("position")}
                  for c in on_duty if c in found and found[c].get("active", True)]
@@ -93,11 +94,15 @@ def _form_page(token: str, counter: dict, lang: str, kiosk_mode: bool, *, form=N
     )
 
 
+def _counter(token: str) -> dict | None:
+    return tokens.counter_by_token(context().key(keys.COUNTER_TOKEN), token)
+
+
 @kiosk.get("/<token>")
 def page(token: str):
     """The rating page of one counter (Vietnamese; ?lang=en; ?kiosk=1 on a tablet)."""
     lang, kiosk_mode = _options()
-    counter = tokens.counter_by_token(token)
+    counter = _counter(token)
     if counter is None:
         return _unknown_counter(lang, kiosk_mode)
     return _form_page(token, counter, lang, kiosk_mode)
@@ -130,7 +135,7 @@ def submit(token: str):
     """The same rating as the API, from the plain HTML form (no JavaScript needed)."""
     lang, kiosk_mode = _options()
     words = messages.catalogue(lang)["t"]
-    counter = tokens.counter_by_token(token)
+    counter = _counter(token)
     if counter is None:
         return _unknown_counter(lang, kiosk_mode)
     raw = dict(request.form)
@@ -142,17 +147,19 @@ def submit(token: str):
                           error_message=words["error_overall"] if "overall" in errors
                           else words["error_fields"], status=422)
     try:
-        submit_rating(body)
-    except Problem as problem:
-        if problem.code == 404:
-            return _unknown_counter(lang, kiosk_mode)
-        message = {409: words["error_receipt_used"], 429: words["error_rate_limited"]}.get(
-            problem.code, words["error_fields"])
-        errors = {"receipt_code": message} if problem.code == 409 else {}
+        submit_rating(context(), body, address=request.remote_addr,
+                      correlationid=g.request_id)
+    except NotFound:
+        return _unknown_counter(lang, kiosk_mode)
+    except DomainError as refusal:
+        message = {Conflict: words["error_receipt_used"],
+                   RateLimited: words["error_rate_limited"]}.get(type(refusal),
+                                                                 words["error_fields"])
+        errors = {"receipt_code": message} if isinstance(refusal, Conflict) else {}
         html, status, headers = _form_page(token, counter, lang, kiosk_mode, form=raw,
                                            errors=errors, error_message=message,
-                                           status=problem.code)
-        return html, status, {**headers, **problem.extra_headers}
+                                           status=status_of(refusal))
+        return html, status, {**headers, **refusal.headers}
     back = url_for("kiosk.page", token=token, **_query(lang, kiosk_mode))
     return _page("message.html", 200, lang=lang, kiosk=kiosk_mode, ok=True,
                  title=words["thanks_title"], text=words["thanks_text"],

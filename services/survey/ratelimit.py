@@ -17,6 +17,7 @@ from limits.storage import storage_from_string
 from limits.strategies import MovingWindowRateLimiter
 
 from shared.config import Settings
+from shared.errors import RateLimited
 
 logger = logging.getLogger(__name__)
 
@@ -47,3 +48,10 @@ class RatingLimiter:
             logger.warning("rate limit storage %s failed: %s; allowing", self.storage_url, exc)
             return None
         return max(1, math.ceil(stats.reset_time - time.time()))
+
+    def check(self, counter: str, address_key: str) -> None:
+        """Count one rating, or refuse it (RateLimited, 429 with Retry-After)."""
+        wait = self.hit(counter, address_key)
+        if wait is not None:
+            raise RateLimited("Too many ratings from this device at this counter; please "
+                              "wait.", retry_after=wait)

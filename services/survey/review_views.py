@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
-from flask import current_app, g
+from flask import g
 from flask_smorest import Blueprint
 
-from services.survey import reviews
+from services.survey import domain, keys, reviews
+from services.survey.context import context
 from services.survey.schemas import (
     AssignmentOut,
     PeerReviewIn,
@@ -15,15 +14,15 @@ from services.survey.schemas import (
     ReviewWindowIn,
     ReviewWindowOut,
 )
+from services.survey.store import reviews as review_store
 from shared.auth import SECURITY, require
-from shared.problems import Problem
 
 blp = Blueprint("peer_reviews", __name__, url_prefix="/api/v1",
                 description="Anonymous yearly peer reviews among colleagues of a unit")
 
 
-def _ctx():
-    return current_app.extensions["survey"]
+def _key() -> bytes:
+    return context().key(keys.REVIEWER_PSEUDONYM)
 
 
 @blp.put("/review-windows/<period:period>")
@@ -34,8 +33,8 @@ def _ctx():
 @blp.doc(security=SECURITY)
 def put_window(body: dict, period: str):
     """Set when officials may review each other for a year."""
-    period = reviews.year_period(period)
-    created = reviews.set_window(period, body["opens_at"], body["closes_at"])
+    period = domain.year_period(period)
+    created = review_store.set_window(period, body["opens_at"], body["closes_at"])
     return {"period": period, **body}, 201 if created else 200
 
 
@@ -45,9 +44,7 @@ def put_window(body: dict, period: str):
 @blp.doc(security=SECURITY)
 def get_assignments(period: str):
     """The colleagues the calling official is to review, each pending or done."""
-    period = reviews.year_period(period)
-    key = reviews.pseudonym_key(_ctx().secret)
-    return reviews.assignments(period, g.principal.subject, key)
+    return reviews.assignments(domain.year_period(period), g.principal.subject, _key())
 
 
 @blp.get("/peer-reviews/<period:period>/<code:reviewee>")
@@ -56,14 +53,8 @@ def get_assignments(period: str):
 @blp.doc(security=SECURITY)
 def get_own_review(period: str, reviewee: str):
     """The calling official's own review of a colleague (to edit it)."""
-    period = reviews.year_period(period)
-    reviews.check_reviewable(g.principal.subject, reviewee)
-    doc = reviews.own_review(period, g.principal.subject, reviewee,
-                             reviews.pseudonym_key(_ctx().secret))
-    if doc is None:
-        raise Problem(404, "You have not reviewed this colleague for this period.",
-                      slug="no-review")
-    return doc
+    return reviews.own_review(domain.year_period(period), g.principal.subject, reviewee,
+                              _key())
 
 
 @blp.put("/peer-reviews/<period:period>/<code:reviewee>")
@@ -76,17 +67,10 @@ def get_own_review(period: str, reviewee: str):
 @blp.doc(security=SECURITY)
 def put_review(body: dict, period: str, reviewee: str):
     """Review a colleague on the five criteria of Decision 733 (1-5 each)."""
-    ctx = _ctx()
-    period = reviews.year_period(period)
-    target = reviews.check_reviewable(g.principal.subject, reviewee)
-    if not reviews.window_open(period, datetime.now(UTC), ctx.settings.tz):
-        raise Problem(409, f"The review window for {period} is not open.",
-                      slug="review-window-closed")
-    key = reviews.pseudonym_key(ctx.secret)
-    record, created = reviews.save_review(period, g.principal.subject, target, body, key,
-                                          correlationid=g.request_id)
-    ctx.relay.notify("peer_reviews", reviews.review_key(key, period, g.principal.subject,
-                                                        reviewee))
+    ctx = context()
+    record, created = reviews.submit_review(
+        domain.year_period(period), g.principal.subject, reviewee, body, key=_key(),
+        tz=ctx.settings.tz, correlationid=g.request_id, notify=ctx.relay.notify)
     return record, 201 if created else 200
 
 

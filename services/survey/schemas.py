@@ -2,43 +2,44 @@
 
 from __future__ import annotations
 
-from marshmallow import (
-    RAISE,
-    Schema,
-    ValidationError,
-    fields,
-    post_load,
-    validate,
-    validates_schema,
-)
+from marshmallow import Schema, ValidationError, fields, post_load, validate, validates_schema
 
-from shared.schemas import CODE, SCORE_1_5, StrictInteger, TrimmedString
+from shared.schemas import (
+    CRITERIA,
+    FACTORS,
+    SCORE_1_5,
+    Code,
+    EmailList,
+    Name,
+    Strict,
+    StrictInteger,
+    TrimmedString,
+    unique_emails,
+)
 
 RECEIPT = validate.Regexp(r"^[\w./:-]{1,64}$",
                           error="must be 1-64 letters, digits or . / : - _")
+MAX_TEXT = 1000  # a citizen's comment, a colleague's review comment
 
 
-class StrictSchema(Schema):
-    class Meta:
-        unknown = RAISE
+def _scores(keys: tuple[str, ...], *, required: bool, name: str) -> type[Strict]:
+    """{key: 1-5} for each of `keys`; an unknown key is an error (a typo loses no score)."""
+    return Strict.from_dict({k: StrictInteger(required=required, allow_none=not required,
+                                              validate=SCORE_1_5) for k in keys}, name=name)
 
 
-class FactorsIn(StrictSchema):
-    access = StrictInteger(allow_none=True, validate=SCORE_1_5)
-    procedure = StrictInteger(allow_none=True, validate=SCORE_1_5)
-    official = StrictInteger(allow_none=True, validate=SCORE_1_5)
-    result = StrictInteger(allow_none=True, validate=SCORE_1_5)
-    feedback = StrictInteger(allow_none=True, validate=SCORE_1_5)
+FactorsIn = _scores(FACTORS, required=False, name="FactorsIn")
+CriteriaIn = _scores(CRITERIA, required=True, name="CriteriaIn")
 
 
-class RatingIn(StrictSchema):
+class RatingIn(Strict):
     counter_token = fields.String(required=True, validate=validate.Length(1, 128))
-    official = fields.String(load_default=None, allow_none=True, validate=CODE)
+    official = Code(load_default=None, allow_none=True)
     overall = StrictInteger(required=True, validate=SCORE_1_5,
                             metadata={"description": "1 Rất không hài lòng … 5 Rất hài lòng"})
     factors = fields.Nested(FactorsIn, load_default=dict, allow_none=True)
     comment = fields.String(load_default=None, allow_none=True,
-                            validate=validate.Length(max=1000))
+                            validate=validate.Length(max=MAX_TEXT))
     # trimmed (a phone keyboard adds a space after a word); blank means no receipt
     receipt_code = TrimmedString(load_default=None, allow_none=True,
                                  validate=lambda code: code == "" or RECEIPT(code))
@@ -59,16 +60,18 @@ class RatingOut(Schema):
     id = fields.String(required=True)
 
 
-class UnitIn(StrictSchema):
-    name = TrimmedString(required=True, validate=validate.Length(1, 300))
-    parent = fields.String(load_default=None, allow_none=True, validate=CODE)
-    emails = fields.List(fields.Email(), load_default=list, validate=validate.Length(max=20))
+class UnitIn(Strict):
+    """A unit, from the API or from a row of the import (the same rules for both)."""
+
+    name = Name()
+    parent = Code(load_default=None, allow_none=True)
+    emails = EmailList()
     webhook_url = fields.Url(load_default=None, allow_none=True, require_tld=False,
                              schemes={"http", "https"})
 
     @post_load
-    def _strip(self, data: dict, **kwargs) -> dict:
-        data["emails"] = list(dict.fromkeys(e.strip().lower() for e in data["emails"]))
+    def _unique(self, data: dict, **kwargs) -> dict:
+        data["emails"] = unique_emails(data["emails"])
         return data
 
 
@@ -82,11 +85,12 @@ class UnitOut(Schema):
     updated_at = fields.AwareDateTime()
 
 
-class OfficialIn(StrictSchema):
-    full_name = TrimmedString(required=True, validate=validate.Length(1, 300))
-    unit = fields.String(required=True, validate=CODE)
-    position = TrimmedString(load_default=None, allow_none=True,
-                             validate=validate.Length(max=300))
+class OfficialIn(Strict):
+    """An official, from the API or from a row of the import (the same rules for both)."""
+
+    full_name = Name()
+    unit = Code(required=True)
+    position = Name(required=False, load_default=None, allow_none=True)
     active = fields.Boolean(load_default=True)
 
 
@@ -100,11 +104,10 @@ class OfficialOut(Schema):
     updated_at = fields.AwareDateTime()
 
 
-class CounterIn(StrictSchema):
-    unit = fields.String(required=True, validate=CODE)
-    label = TrimmedString(required=True, validate=validate.Length(1, 200))
-    officials = fields.List(fields.String(validate=CODE), load_default=list,
-                            validate=validate.Length(max=100))
+class CounterIn(Strict):
+    unit = Code(required=True)
+    label = Name(max_length=200)
+    officials = fields.List(Code(), load_default=list, validate=validate.Length(max=100))
 
 
 class CounterOut(Schema):
@@ -132,7 +135,7 @@ class ImportOut(Schema):
     updated = fields.Integer()
 
 
-class ReviewWindowIn(StrictSchema):
+class ReviewWindowIn(Strict):
     opens_at = fields.AwareDateTime(required=True)
     closes_at = fields.AwareDateTime(required=True)
 
@@ -148,18 +151,10 @@ class ReviewWindowOut(Schema):
     closes_at = fields.AwareDateTime()
 
 
-class CriteriaIn(StrictSchema):
-    discipline = StrictInteger(required=True, validate=SCORE_1_5)
-    conduct = StrictInteger(required=True, validate=SCORE_1_5)
-    ethics = StrictInteger(required=True, validate=SCORE_1_5)
-    dress = StrictInteger(required=True, validate=SCORE_1_5)
-    participation = StrictInteger(required=True, validate=SCORE_1_5)
-
-
-class PeerReviewIn(StrictSchema):
+class PeerReviewIn(Strict):
     scores = fields.Nested(CriteriaIn, required=True)
     comment = fields.String(load_default=None, allow_none=True,
-                            validate=validate.Length(max=1000))
+                            validate=validate.Length(max=MAX_TEXT))
 
 
 class PeerReviewOut(Schema):
@@ -177,11 +172,11 @@ class AssignmentOut(Schema):
     status = fields.String(metadata={"enum": ["pending", "done"]})
 
 
-class UnitFilter(StrictSchema):
-    unit = fields.String(load_default=None, validate=CODE)
+class UnitFilter(Strict):
+    unit = Code(load_default=None)
 
 
-class ReplayIn(StrictSchema):
+class ReplayIn(Strict):
     target = fields.String(required=True, validate=validate.OneOf(["scoring", "notify"]))
 
 

@@ -8,8 +8,8 @@ import uuid
 import pytest
 
 from devkit.apps import ADMIN
-from shared.web import messages
 from services.survey.documents import Rating
+from shared.web import messages
 
 
 def page(client, token, query=""):
