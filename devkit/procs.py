@@ -20,6 +20,34 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+class HttpClient:
+    """requests against one service, answering like Flask's test client (`get_json()`), so
+    helpers written for in-process apps (devkit.apps.seed_directory) drive processes too."""
+
+    def __init__(self, base: str, timeout: float = 10):
+        self.base = base
+        self.timeout = timeout
+        self.session = requests.Session()
+
+    def open(self, method: str, path: str, **kwargs) -> requests.Response:
+        kwargs.setdefault("timeout", self.timeout)
+        response = self.session.request(method, f"{self.base}{path}", **kwargs)
+        response.get_json = response.json
+        return response
+
+    def get(self, path: str, **kwargs) -> requests.Response:
+        return self.open("GET", path, **kwargs)
+
+    def put(self, path: str, **kwargs) -> requests.Response:
+        return self.open("PUT", path, **kwargs)
+
+    def post(self, path: str, **kwargs) -> requests.Response:
+        return self.open("POST", path, **kwargs)
+
+    def delete(self, path: str, **kwargs) -> requests.Response:
+        return self.open("DELETE", path, **kwargs)
+
+
 class ServiceProcess:
     def __init__(self, module: str, env: dict[str, str], port: int):
         self.module = module
@@ -33,6 +61,11 @@ class ServiceProcess:
         self.proc = subprocess.Popen([sys.executable, "-m", module], env=full_env,
                                      stdout=self.log, stderr=subprocess.STDOUT,
                                      start_new_session=True)
+
+    @property
+    def client(self) -> HttpClient:
+        """A new HTTP client of this service (its own connection pool)."""
+        return HttpClient(self.base)
 
     def output(self) -> str:
         self.log.flush()

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import re
 import subprocess
+import uuid
+from urllib.parse import quote
 
 import pika
 
@@ -15,6 +17,14 @@ def ctl(*args: str, timeout: float = 60) -> str:
     result = subprocess.run(["rabbitmqctl", "-q", *args], capture_output=True, text=True,
                             timeout=timeout, check=True)
     return result.stdout
+
+
+def add_vhost(prefix: str, host: str = "127.0.0.1") -> tuple[str, str]:
+    """Create a vhost of its own for guest; return (vhost, its AMQP URL)."""
+    vhost = f"{prefix}-{uuid.uuid4().hex[:10]}"
+    ctl("add_vhost", vhost)
+    ctl("set_permissions", "-p", vhost, "guest", ".*", ".*", ".*")
+    return vhost, f"amqp://guest:guest@{host}:5672/{quote(vhost, safe='')}"
 
 
 def close_connections(vhost: str, name_prefix: str) -> int:
@@ -44,6 +54,17 @@ def delete_topology(url: str) -> None:
             ch.queue_delete(spec.dead_letter_queue)
         ch.exchange_delete(topology.EXCHANGE)
         ch.exchange_delete(topology.DEAD_LETTER_EXCHANGE)
+    finally:
+        conn.close()
+
+
+def purge_queues(url: str) -> None:
+    """Empty every queue of congso's topology (which must exist)."""
+    conn = pika.BlockingConnection(pika.URLParameters(url))
+    try:
+        ch = conn.channel()
+        for spec in topology.QUEUES.values():
+            ch.queue_purge(spec.name)
     finally:
         conn.close()
 

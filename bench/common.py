@@ -1,0 +1,111 @@
+"""What the scenarios share: the admin token, rating events, a fresh topology, publishing
+a whole list, consuming a known number of events, and waiting for a queue to fill."""
+
+from __future__ import annotations
+
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from datetime import UTC, datetime
+
+from devkit import rabbit
+from devkit.apps import ADMIN, ADMIN_TOKEN
+from shared import events as ev
+from shared import topology
+from shared.broker import RabbitPublisher, declare_topology
+from shared.consumer import RabbitConsumer
+from shared.messages import OutgoingMessage
+
+# the dev tools' one admin token: devkit.apps.seed_directory seeds with it
+__all__ = ["ADMIN", "ADMIN_TOKEN"]
+BATCH = 1000
+
+
+def service_env(url: str, **extra: str) -> dict[str, str]:
+    """Environment of a service process run by the bench (quiet logs, no rate limit)."""
+    return {"AMQP_URL": url, "ADMIN_TOKEN": ADMIN_TOKEN, "LOG_LEVEL": "WARNING",
+            "RATINGS_PER_MINUTE": "100000", **extra}
+
+
+def fresh_topology(url: str) -> None:
+    """Start from congso's topology with every queue empty."""
+    rabbit.delete_topology(url)
+    declare_topology(url)
+
+
+def rating_events(n: int, *, units: int = 1, officials: int = 1) -> list[ev.Event]:
+    """`n` valid rating.submitted events spread over `units` and `officials`."""
+    now = datetime.now(UTC)
+    return [ev.make_event(ev.RATING_SUBMITTED, {
+        "id": uuid.uuid4().hex, "client_id": str(uuid.uuid4()), "counter": "Q1",
+        "unit": f"U{i % units}", "official": f"CB{i % officials}", "overall": i % 5 + 1,
+        "factors": {"access": 4}, "submitted_at": now}, source="/bench") for i in range(n)]
+
+
+def publish_all(url: str, events: list[ev.Event], batch: int = BATCH) -> tuple[float, float]:
+    """Publish `events` with congso's publisher in pipelined batches; return the
+    perf_counter times of the first publish and of the last confirm (once connected)."""
+    messages = [OutgoingMessage.from_event(e) for e in events]
+    pub = RabbitPublisher(url, name="bench-publisher")
+    try:
+        if not pub.wait_ready(10):
+            raise RuntimeError(f"publisher not connected: {pub.last_error}")
+        started = time.perf_counter()
+        for i in range(0, len(messages), batch):
+            failed = [r for r in pub.publish_many(messages[i:i + batch], timeout=60) if r]
+            if failed:
+                raise RuntimeError(f"publish failed: {failed[0]}")
+        return started, time.perf_counter()
+    finally:
+        pub.close()
+
+
+class Consumer:
+    """The real RabbitConsumer on scoring's queue, calling `handle` and counting up to `n`."""
+
+    def __init__(self, url: str, n: int, handle: Callable[[ev.Event], None] = lambda e: None):
+        self.n = n
+        self.count = 0
+        self.done = threading.Event()
+
+        def counting(event: ev.Event) -> None:
+            handle(event)
+            self.count += 1
+            if self.count >= n:
+                self.done.set()
+
+        self.consumer = RabbitConsumer(url, topology.queue_for("scoring"), counting,
+                                       prefetch=256, name="bench-consumer")
+
+    def start(self, timeout: float = 10) -> None:
+        self.consumer.start()
+        deadline = time.monotonic() + timeout
+        while not self.consumer.ready:
+            if time.monotonic() > deadline:
+                raise TimeoutError("consumer not connected")
+            time.sleep(0.02)
+
+    def wait(self, timeout: float) -> None:
+        if not self.done.wait(timeout):
+            raise RuntimeError(f"only {self.count} of {self.n} consumed")
+
+    def stop(self) -> None:
+        self.consumer.stop()
+
+
+def wait_depth(url: str, queue: str, expected: int, timeout: float) -> float | None:
+    """Seconds until `queue` holds `expected` messages (None if it never does)."""
+    started = time.monotonic()
+    while time.monotonic() - started < timeout:
+        if rabbit.queue_depth(url, queue) >= expected:
+            return time.monotonic() - started
+        time.sleep(0.05)
+    return None
+
+
+def percentile(sorted_values: list[float], q: float) -> float | None:
+    """The value at quantile `q` of an ascending list, as the bench has always taken it."""
+    if not sorted_values:
+        return None
+    return sorted_values[min(len(sorted_values) - 1, int(len(sorted_values) * q))]

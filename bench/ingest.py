@@ -1,0 +1,126 @@
+"""HTTP ingest: POST /api/v1/ratings loaded by wrk, ratings per second and latency.
+
+Baseline: a bare Flask endpoint validating the same schema and answering 201
+(bench/bare_app.py), served by the same gunicorn setup. Measured against it: survey
+(validation, counter lookup, store with its outbox event, relay publishing with confirms
+to RabbitMQ), on an empty database. It also checks that every rating answered 201 reached
+scoring's queue once, and how long after the load the relay finished publishing.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from bench.common import fresh_topology, service_env, wait_depth
+from devkit import rabbit
+from devkit.apps import seed_directory
+from devkit.metrics import scrape_total
+from devkit.procs import ServiceProcess, free_port
+from shared import topology
+
+SCRIPT = Path(__file__).with_name("ratings.lua")
+
+
+@dataclass
+class WrkFigures:
+    rps: float
+    p50_ms: float
+    p99_ms: float
+    requests: int
+    non2xx: int
+    socket_errors: str
+
+
+@dataclass
+class IngestFigures:
+    bare: WrkFigures
+    survey: WrkFigures
+    accepted: int           # answered 201 during the measured load (survey's metrics)
+    published: int          # of those, events that reached scoring's queue
+    relay_drain_s: float | None  # load stopped → the last of them in the queue
+    stored: int             # ratings in survey's database at the end
+    ratio: float            # survey / bare, ratings per second
+
+
+def wrk_available() -> bool:
+    return shutil.which("wrk") is not None
+
+
+def _to_ms(value: str, unit: str) -> float:
+    return float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60000.0}[unit]
+
+
+def parse_wrk(out: str) -> WrkFigures:
+    """The figures of wrk's report (run with --latency)."""
+    p50 = re.search(r"50%\s+([\d.]+)(us|ms|s)", out)
+    p99 = re.search(r"99%\s+([\d.]+)(us|ms|s)", out)
+    non2xx = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", out)
+    errors = re.search(r"Socket errors:.*", out)
+    return WrkFigures(
+        rps=float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)),
+        p50_ms=_to_ms(*p50.groups()), p99_ms=_to_ms(*p99.groups()),
+        requests=int(re.search(r"(\d+) requests in", out).group(1)),
+        non2xx=int(non2xx.group(1)) if non2xx else 0,
+        socket_errors=errors.group(0) if errors else "")
+
+
+def run_wrk(base: str, token: str, *, duration: int, connections: int) -> WrkFigures:
+    """wrk posting a new valid rating per request to `base` for `duration` seconds."""
+    cmd = ["wrk", "-t2", f"-c{connections}", f"-d{duration}s", "--latency",
+           "-s", str(SCRIPT), base]
+    out = subprocess.run(cmd, capture_output=True, text=True, check=True, timeout=duration + 60,
+                         env={**os.environ, "BENCH_COUNTER_TOKEN": token}).stdout
+    return parse_wrk(out)
+
+
+def accepted_ratings(base: str) -> int:
+    """Ratings answered 201 so far, from the service's own metrics."""
+    return int(scrape_total(base, "congso_http_requests_total", service="survey",
+                            method="POST", endpoint="/api/v1/ratings", status="201"))
+
+
+def _bare(url: str, *, duration: int, connections: int, warmup: int) -> WrkFigures:
+    bare = ServiceProcess("bench.bare_app", service_env(url), free_port())
+    try:
+        bare.wait_ready()
+        run_wrk(bare.base, "warm", duration=warmup, connections=connections)
+        return run_wrk(bare.base, "x", duration=duration, connections=connections)
+    finally:
+        bare.stop()
+
+
+def run(url: str, *, duration: int, connections: int, warmup: int = 2,
+        settle: float = 1.0) -> IngestFigures:
+    """The bare endpoint, then survey, each warmed up for `warmup` s and loaded for
+    `duration` s; `settle` s are left for requests in flight and late duplicates."""
+    bare = _bare(url, duration=duration, connections=connections, warmup=warmup)
+
+    fresh_topology(url)
+    queue = topology.queue_for("scoring").name
+    directory = 2  # the unit's and the official's events, ahead of the ratings
+    survey = ServiceProcess("services.survey", service_env(url), free_port())
+    try:
+        survey.wait_ready()
+        token = seed_directory(survey.client, unit="U1", officials=["CB1"], counter="Q1")
+        run_wrk(survey.base, token, duration=warmup, connections=connections)
+        time.sleep(settle)
+        before = directory + accepted_ratings(survey.base)
+        wait_depth(url, queue, before, 60)
+        measured = run_wrk(survey.base, token, duration=duration, connections=connections)
+        # counted by the server, once the requests in flight when wrk stopped are answered
+        time.sleep(settle)
+        accepted = directory + accepted_ratings(survey.base) - before
+        drained = wait_depth(url, queue, before + accepted, 120)
+        time.sleep(settle)  # anything published twice would show up now
+        published = rabbit.queue_depth(url, queue) - before
+    finally:
+        survey.stop()
+    return IngestFigures(bare=bare, survey=measured, accepted=accepted, published=published,
+                         relay_drain_s=drained, stored=before - directory + accepted,
+                         ratio=measured.rps / bare.rps)
