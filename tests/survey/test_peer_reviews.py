@@ -144,3 +144,22 @@ def test_window_must_close_after_it_opens(client, people):
         "opens_at": "2026-11-01T00:00:00", "closes_at": "2026-12-01T00:00:00+07:00"})
     assert r.status_code == 422 and "opens_at" in r.get_json()["errors"]
     assert client.put(f"/api/v1/review-windows/{YEAR}", json={}, headers={}).status_code == 401
+
+
+@pytest.mark.parametrize("period", ["9999", "1899", "0000"])
+def test_years_out_of_range_are_422_not_500(client, people, period):
+    """9999 had no window, so the default window ran to the year 10000: a 500."""
+    answers = [
+        review(client, people["A"], "B", period=period),
+        client.get(f"/api/v1/peer-reviews/{period}/assignments", headers=people["A"]),
+        client.get(f"/api/v1/peer-reviews/{period}/B", headers=people["A"]),
+        client.put(f"/api/v1/review-windows/{period}", headers=ADMIN, json={
+            "opens_at": "2026-11-01T00:00:00+07:00", "closes_at": "2026-12-01T00:00:00+07:00"}),
+    ]
+    for r in answers:
+        assert r.status_code == 422 and r.mimetype == "application/problem+json"
+        assert "period" in r.get_json()["errors"]
+
+
+def test_the_last_year_allowed_has_a_window(client, people):
+    assert review(client, people["A"], "B", period="2999").status_code == 409
