@@ -8,7 +8,7 @@ from flask import Flask
 
 from services.scoring import documents
 from services.scoring.handlers import make_dispatcher
-from services.scoring.scores import Refresher
+from services.scoring.scores import Refresher, hold_check
 from services.scoring.store import MongoScoringStore
 from services.scoring.views import BLUEPRINTS
 from shared import db, topology
@@ -32,7 +32,9 @@ def install(app: Flask, api, settings: Settings, bus) -> ScoringContext:
                shared_url=settings.service == "all")
     store = MongoScoringStore()
     publisher = bus.publisher()
-    relay = OutboxRelay([documents.Score._get_collection], publisher, name="scoring-outbox")
+    # the publishing hold pauses the relay only: scores are still derived meanwhile
+    relay = OutboxRelay([documents.Score._get_collection], publisher, name="scoring-outbox",
+                        paused=hold_check(store))
     refresher = Refresher(store, relay)
     dbinit = db.DatabaseInit(documents.ALIAS, documents.ensure_indexes)
     consumer = bus.consumer(

@@ -54,9 +54,10 @@ class CitizenMonth(Document):
     subject = StringField(required=True)
     month = StringField(required=True)
     r = DictField()
-    dirty_at = DateTimeField()
+    changes = IntField()  # writes so far: a pass clears its mark only if none came since
+    dirty_since = DateTimeField()  # the earliest change whose scores are not derived yet
     meta = {"db_alias": ALIAS, "collection": "citizen_months",
-            "indexes": [("kind", "subject"), {"fields": ["dirty_at"], "sparse": True}]}
+            "indexes": [("kind", "subject"), {"fields": ["dirty_since"], "sparse": True}]}
 
 
 class PeerYear(Document):
@@ -67,9 +68,10 @@ class PeerYear(Document):
     reviewee = StringField(required=True)
     year = StringField(required=True)
     v = DictField()
-    dirty_at = DateTimeField()
+    changes = IntField()
+    dirty_since = DateTimeField()
     meta = {"db_alias": ALIAS, "collection": "peer_years",
-            "indexes": ["reviewee", {"fields": ["dirty_at"], "sparse": True}]}
+            "indexes": ["reviewee", {"fields": ["dirty_since"], "sparse": True}]}
 
 
 class Score(Document):
@@ -89,9 +91,14 @@ class Score(Document):
 
 
 class ConfigRecord(Document):
+    """The parameters ("scoring": `values`, `version`, and `marked`, the last version whose
+    recompute is marked on every bucket) and the publishing hold ("hold": `values.until`,
+    in the past once it ended)."""
+
     id = StringField(primary_key=True)
     values = DictField()
     version = IntField(default=0)
+    marked = IntField(default=0)
     meta = {"db_alias": ALIAS, "collection": "config"}
 
 
@@ -102,3 +109,6 @@ def ensure_indexes() -> None:
     for doc in DOCUMENTS:
         doc.ensure_indexes()
     outbox.ensure_outbox_index(Score._get_collection())
+    for doc in (CitizenMonth, PeerYear):  # marks of an earlier release (`dirty_at`)
+        doc._get_collection().update_many({"dirty_at": {"$exists": True}},
+                                          {"$rename": {"dirty_at": "dirty_since"}})

@@ -2,10 +2,12 @@
 
 1. (with --wipe) empty scoring's contributions and scores, keeping its parameters;
 2. hold scoring's `score.updated` events: the replay walks through history, and its
-   passing states would reach notify as fresh threshold crossings (alerts again);
+   passing states would reach notify as fresh threshold crossings (alerts again); scoring
+   keeps deriving scores meanwhile, only its outbox waits;
 3. ask survey to replay its directory, ratings and reviews to scoring's queue only;
 4. wait until survey has published everything and scoring's queue is drained;
-5. end the hold: every score that changed is published once, at its final value.
+5. end the hold: each score that changed is published once, at its final value; return
+   when every bucket changed before the end has its scores derived.
 The running scoring service applies the replay; being idempotent, it counts each rating
 and review once whether or not it already had it.
 """
@@ -83,8 +85,8 @@ def rebuild(argv: list[str] | None = None) -> int:
 
 
 def _wait_for_scores(args, headers: dict, started: float) -> int:
-    """Until every score changed during the hold is derived (and queued for publishing).
-    Not until no bucket at all is marked: ratings keep coming during a rebuild."""
+    """Until every score changed before the hold ended is derived (and queued for
+    publishing). Not until no bucket at all is marked: ratings keep coming meanwhile."""
     deadline = time.monotonic() + args.timeout
     while time.monotonic() < deadline:
         try:

@@ -2,39 +2,20 @@
 
 from __future__ import annotations
 
-from marshmallow import RAISE, Schema, ValidationError, fields, validate
+from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
-from shared.periods import InvalidPeriod, parse_period
-from shared.schemas import StrictInteger
-
-
-def _valid_period(value: str) -> None:
-    try:
-        parse_period(value)
-    except InvalidPeriod as exc:
-        raise ValidationError(str(exc)) from None
+from services.scoring.domain import MIN_PEER_REVIEWERS
+from shared.schemas import Period, Strict, StrictInteger
 
 
-def _valid_year(value: str) -> None:
-    _valid_period(value)
-    if parse_period(value).kind != "year":
-        raise ValidationError("the yearly report takes a year: YYYY")
+class PeriodQuery(Strict):
+    period = Period(load_default=None,
+                    metadata={"description": "YYYY, YYYY-Qn or YYYY-MM; default: this year"})
 
 
-class PeriodQuery(Schema):
-    class Meta:
-        unknown = RAISE
-
-    period = fields.String(load_default=None, validate=_valid_period,
-                           metadata={"description": "YYYY, YYYY-Qn or YYYY-MM; default: this year"})
-
-
-class YearQuery(Schema):
-    class Meta:
-        unknown = RAISE
-
-    period = fields.String(load_default=None, validate=_valid_year,
-                           metadata={"description": "YYYY; default: this year"})
+class YearQuery(Strict):
+    period = Period(years_only=True, load_default=None,
+                    metadata={"description": "YYYY; default: this year"})
 
 
 Number = fields.Float(allow_none=True)
@@ -94,9 +75,8 @@ class UnitScoreOut(Schema):
     reference = fields.String()
 
 
-class ConfigIn(Schema):
-    class Meta:
-        unknown = RAISE
+class ConfigIn(Strict):
+    """The parameters of the score, with every limit they have (the one place for them)."""
 
     citizen_weight = fields.Float(required=True, validate=validate.Range(min=0),
                                   allow_nan=False)
@@ -105,7 +85,15 @@ class ConfigIn(Schema):
                                 allow_nan=False)
     prior_rate = fields.Float(required=True, validate=validate.Range(min=0, max=1),
                               allow_nan=False)
-    min_peer_reviewers = StrictInteger(required=True, validate=validate.Range(min=1, max=1000))
+    min_peer_reviewers = StrictInteger(
+        required=True, validate=validate.Range(min=MIN_PEER_REVIEWERS, max=1000),
+        metadata={"description": "peer results are hidden below this many reviewers "
+                                 f"(at least {MIN_PEER_REVIEWERS})"})
+
+    @validates_schema
+    def _some_weight(self, data: dict, **kwargs) -> None:
+        if data.get("citizen_weight") == 0 and data.get("peer_weight") == 0:
+            raise ValidationError("weights cannot both be 0", "citizen_weight")
 
 
 class ConfigOut(Schema):
@@ -125,14 +113,11 @@ class StatusOut(Schema):
         metadata={"description": "buckets changed whose scores are not derived yet"})
     publishing_held_until = fields.AwareDateTime(allow_none=True)
     catching_up_after_hold = fields.Boolean(metadata={
-        "description": "a hold ended and the scores changed during it are not all derived "
-                       "(and queued for publishing) yet"})
+        "description": "a hold ended (or ran out) and some score changed before its end is "
+                       "not derived (and queued for publishing) yet"})
 
 
-class HoldIn(Schema):
-    class Meta:
-        unknown = RAISE
-
+class HoldIn(Strict):
     seconds = StrictInteger(required=True, validate=validate.Range(min=1, max=86400),
                             metadata={"description": "the hold ends by itself after this"})
 

@@ -2,8 +2,14 @@
 
 Reads compute from the contributions every time (a few key look-ups), so an answer is
 always exact. The `Refresher` keeps a materialised copy per official and unit and period,
-and sends `score.updated` when one changes; it works from the buckets marked dirty in
-the same write as the contribution, so a crash delays an update but never loses it.
+and queues `score.updated` in the outbox when one changes; it works from the buckets
+marked in the same write as the contribution (a configuration change marks them all), so
+a crash delays an update but never loses it: the next refresher, in this process or
+another, finds the marks where they were.
+
+The publishing hold (a rebuild) pauses the outbox relay only: scores are derived as
+usual meanwhile, each stored score keeping one pending event that a later change
+replaces, so at the end each changed score is published once, at its final value.
 """
 
 from __future__ import annotations
@@ -11,7 +17,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from services.scoring.domain import (
     BAND_LABELS,
@@ -24,13 +30,14 @@ from services.scoring.domain import (
 )
 from services.scoring.store import MongoScoringStore
 from shared import events as ev
+from shared.loop import BackgroundLoop
 from shared.periods import months_of, parse_period, periods_of_year
 
 logger = logging.getLogger(__name__)
 
 REFERENCE = "tham khảo"
 SOURCE = "/congso/scoring"
-DRAIN_BATCH = 500  # buckets per drain step (per bucket collection)
+BATCH = 500  # buckets per pass (of each kind)
 
 
 def official_results(store: MongoScoringStore, codes: list[str], period: str,
@@ -92,102 +99,111 @@ def _has_data(score: dict) -> bool:
     return bool(citizen.get("count") or peer.get("count"))
 
 
+def publishing_state(store: MongoScoringStore, now: datetime) -> dict:
+    """Whether `score.updated` is held, and whether what changed before the hold ended
+    (released, or run out) is all derived yet. Not "no bucket marked at all", which a
+    steady flow of ratings never gives."""
+    end = store.hold_end()
+    held = end is not None and end > now
+    return {"publishing_held_until": end if held else None,
+            "catching_up_after_hold": end is not None and not held and store.dirty_before(end)}
+
+
+def hold_check(store: MongoScoringStore, *, pace: float = 0.2):
+    """The outbox relay's `paused`: True while a hold lasts. The relay steps again at
+    once while it has hints pending, so a held answer also waits `pace` seconds: a held
+    relay polls instead of spinning."""
+    def paused() -> bool:
+        end = store.hold_end()
+        if end is None or end <= datetime.now(UTC):
+            return False
+        time.sleep(pace)
+        return True
+    return paused
+
+
+def hold(store: MongoScoringStore, seconds: int) -> datetime:
+    """Hold `score.updated` for `seconds` from now (renewing a hold under way)."""
+    return store.hold_publishing(datetime.now(UTC) + timedelta(seconds=seconds))
+
+
 class Refresher:
-    """Recomputes the materialised scores of changed buckets and queues `score.updated`."""
+    """Derives the materialised scores of marked buckets and queues `score.updated`.
+
+    Runs on a `BackgroundLoop`: a pass over the buckets the consumer hinted (at once when
+    idle, then at most every `interval` seconds, so a burst of ratings of one official
+    costs one recompute), and a scan of every marked bucket every `scan_interval` seconds
+    (marks left by a crash or by another process: a configuration saved elsewhere).
+    """
 
     def __init__(self, store: MongoScoringStore, relay, *, interval: float = 0.5,
-                 scan_interval: float = 15.0):
+                 scan_interval: float = 2.0, batch: int = BATCH):
         self._store = store
         self._relay = relay
         self._interval = interval
         self._scan_interval = scan_interval
+        self._batch = batch
         self._hints: set[str] = set()
         self._lock = threading.Lock()
         self._pass_lock = threading.Lock()
-        self._wake = threading.Event()
-        self._stopping = threading.Event()
-        self._thread: threading.Thread | None = None
+        self._idle = True
         self._last_scan = float("-inf")
-        self.recompute_all_requested = threading.Event()
-        self._config_version: int | None = None
-        self._poll = 2.0  # how soon a configuration saved by another process is seen
+        self._loop = BackgroundLoop("score-refresher", self._step, interval=interval)
 
     def hint(self, *bucket_ids: str) -> None:
+        """Buckets just marked: derive them soon."""
         with self._lock:
             self._hints.update(bucket_ids)
-        self._wake.set()
+            wake, self._idle = self._idle, False
+        if wake:
+            self._loop.wake()
 
-    def request_full_recompute(self) -> None:
-        """After a configuration change: recompute every stored score in the background."""
-        self.recompute_all_requested.set()
-        self._wake.set()
+    def scan_soon(self) -> None:
+        """Look for marks of other writers now (every bucket after a configuration change)."""
+        self._last_scan = float("-inf")
+        self._loop.wake()
 
     def start(self) -> None:
-        if self._thread is not None and self._thread.is_alive():
-            return
-        self._stopping.clear()
-        self._thread = threading.Thread(target=self._loop, name="score-refresher", daemon=True)
-        self._thread.start()
+        self._loop.start()
 
     def stop(self, timeout: float = 10.0) -> None:
-        self._stopping.set()
-        self._wake.set()
-        if self._thread is not None:
-            self._thread.join(timeout)
+        self._loop.stop(timeout)
 
     def run_once(self, full_scan: bool = False) -> int:
-        """Recompute what changed; return how many scores changed."""
+        """One pass over the hinted buckets (or, with `full_scan`, every marked one);
+        return how many scores changed."""
+        return self._pass(full_scan)[0]
+
+    def _step(self) -> float | None:
+        full = time.monotonic() - self._last_scan >= self._scan_interval
+        _, worked, more = self._pass(full)
+        if more:  # a full batch: scan on, at once, until every mark is taken
+            self._last_scan = float("-inf")
+            return 0
+        if full:
+            self._last_scan = time.monotonic()
+        if worked:
+            return None  # let the next hints gather for `interval`
+        with self._lock:
+            self._idle = not self._hints
+        return self._scan_interval if self._idle else None
+
+    def _pass(self, full_scan: bool) -> tuple[int, bool, bool]:
+        """(scores changed, whether there was work, whether a batch was full)."""
         with self._pass_lock:
-            control = self._store.control()
-            now = datetime.now(UTC)
-            if control.held_at(now):
-                return 0  # the buckets stay marked: the pass after the hold takes them
-            if control.held_until is not None and self._store.release_publishing(now):
-                control = self._store.control()  # the hold ran out (its holder died?)
-            if control.undrained:
-                changed, complete = self._drain()
-                if complete:
-                    self._store.mark_drained(control.released)
-                return changed
-            if self._config_changed(control.version) or self.recompute_all_requested.is_set():
-                self.recompute_all_requested.clear()
-                return self._recompute_all()
+            if full_scan:
+                self._store.mark_for_config()
             with self._lock:
                 hinted, self._hints = list(self._hints), set()
             if not full_scan and not hinted:
-                return 0
-            return self._refresh(self._store.dirty_buckets(None if full_scan else hinted))
-
-    def _refresh(self, buckets: list[dict]) -> int:
-        """Derive the scores of `buckets`, then clear their marks."""
-        changed = self._recompute(self._targets(buckets))
-        self._store.mark_clean(buckets)
-        return changed
-
-    def _drain(self) -> tuple[int, bool]:
-        """Recompute every marked bucket, batch after batch: the end of a hold.
-        Return (scores changed, whether every bucket marked during the hold is done)."""
-        with self._lock:
-            self._hints.clear()
-        changed = 0
-        while True:
-            buckets = self._store.dirty_buckets(None, limit=DRAIN_BATCH)
-            if buckets:
-                changed += self._refresh(buckets)
-            if len(buckets) < DRAIN_BATCH:
-                # every bucket marked when this batch was read is in it; marks made since
-                # are live traffic, which the usual passes take (waiting for none at all
-                # would never end under a steady load)
-                break
-            if self._stopping.is_set():
-                return changed, False  # the next pass, here or elsewhere, finishes it
-        logger.info("publishing resumed: %d scores changed while it was held", changed)
-        return changed, True
-
-    def _config_changed(self, version: int) -> bool:
-        """True once after the configuration changed, whichever process changed it."""
-        seen, self._config_version = self._config_version, version
-        return seen is not None and seen != version
+                return 0, False, False
+            read_at = datetime.now(UTC)
+            buckets = self._store.dirty_buckets(None if full_scan else hinted, self._batch)
+            if not buckets:
+                return 0, bool(hinted), False
+            changed = self._recompute(self._targets(buckets))
+            self._store.mark_clean(buckets, read_at)
+            return changed, True, len(buckets) >= self._batch
 
     def _targets(self, buckets: list[dict]) -> tuple[set, set]:
         officials: set[tuple[str, str]] = set()
@@ -205,14 +221,6 @@ class Refresher:
             else:
                 officials.update((b["reviewee"], p) for p in periods_of_year(int(b["year"])))
         return officials, units
-
-    def _recompute_all(self) -> int:
-        officials, units = set(), set()
-        for official, year in self._store.scored_years():
-            officials.update((official, p) for p in periods_of_year(year))
-        for doc in self._store.unit_scores():
-            units.add((doc["unit"], doc["period"]))
-        return self._recompute((officials, units))
 
     def _recompute(self, targets: tuple[set, set]) -> int:
         officials, units = targets
@@ -247,21 +255,3 @@ class Refresher:
         self._store.save_score(key, official, period, unit, score, event)
         self._relay.notify("scores", key)
         return 1
-
-    def _loop(self) -> None:
-        while not self._stopping.is_set():
-            self._wake.clear()
-            full = time.monotonic() - self._last_scan >= self._scan_interval
-            try:
-                self.run_once(full_scan=full)
-                if full:
-                    self._last_scan = time.monotonic()
-            except Exception:
-                logger.exception("score refresher failed; retrying")
-                self._stopping.wait(1.0)
-                continue
-            # until something changes here, a scan is due, or it is time to look whether
-            # another process saved a new configuration
-            self._wake.wait(min(self._scan_interval, self._poll))
-            # then let a burst gather: many ratings of one official, one recompute
-            self._stopping.wait(self._interval)

@@ -3,57 +3,38 @@
 Every write is safe to repeat and to reorder: contributions are `$set` under their own id
 in a bucket, reviews only replace a lower revision, directory records only a lower
 version. Every read on the event path is by key.
+
+A write that changes a bucket also marks it, in the same write: `changes` counts the
+writes and `dirty_since` keeps the earliest one whose scores are not derived yet. The
+refresher clears the mark only if no write came after it read the bucket, so a crash,
+or a change made while it worked, leaves the bucket marked for the next pass, in this
+process or another one.
 """
 
 from __future__ import annotations
 
 import hashlib
 import re
-from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from pymongo.errors import DuplicateKeyError
 
-from services.scoring.documents import (
-    CitizenMonth,
-    ConfigRecord,
-    OfficialRecord,
-    PeerYear,
-    Score,
-    UnitRecord,
-)
+from services.scoring.directory_store import DirectoryRecords
+from services.scoring.documents import CitizenMonth, ConfigRecord, PeerYear, Score, UnitRecord
 from services.scoring.domain import CitizenInput, ScoringConfig
 from shared.events import CRITERIA, FACTORS
 from shared.outbox import outbox_fields
 from shared.periods import days_of
 
 _SAFE_KEY = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
-# Set, in the same write as a contribution, on the bucket it changed: the scores derived
-# from that bucket are to be recomputed (and `score.updated` sent) even after a crash.
-DIRTY = "dirty_at"
+CHANGES = "changes"
+DIRTY_SINCE = "dirty_since"
+BUCKET_FIELDS = {"kind": 1, "subject": 1, "month": 1, "reviewee": 1, "year": 1, CHANGES: 1}
 
 
-@dataclass(frozen=True)
-class Control:
-    """What the refresher reads before each pass: configuration version and the hold."""
-
-    version: int
-    held_until: datetime | None
-    released: int  # holds ended so far
-    drained: int  # of those, how many the refresher has caught up after
-
-    @property
-    def undrained(self) -> bool:
-        """A hold ended and the refresher has not caught up after it yet."""
-        return self.released > self.drained
-
-    def held_at(self, now: datetime) -> datetime | None:
-        """Until when publishing is held, if it is held at `now`."""
-        return self.held_until if self.held_until and self.held_until > now else None
-
-    def catching_up(self, now: datetime) -> bool:
-        """A hold ended (or ran out) and what changed during it is not all derived yet."""
-        return self.undrained or (self.held_until is not None and self.held_until <= now)
+def changed(now: datetime) -> dict:
+    """The update operators that mark a bucket changed at `now`."""
+    return {"$inc": {CHANGES: 1}, "$min": {DIRTY_SINCE: now}}
 
 
 def field_key(contribution_id: str) -> str:
@@ -67,7 +48,11 @@ def month_id(kind: str, subject: str, month: str) -> str:
     return f"{kind}:{subject}:{month}"
 
 
-class MongoScoringStore:
+def _buckets():
+    return (CitizenMonth._get_collection(), PeerYear._get_collection())
+
+
+class MongoScoringStore(DirectoryRecords):
     """Scoring's storage."""
 
     # --- contributions ----------------------------------------------------------------
@@ -91,7 +76,7 @@ class MongoScoringStore:
             written.append(bucket)
             coll.update_one(
                 {"_id": bucket},
-                {"$set": {f"r.{key}": row, DIRTY: datetime.now(UTC)},
+                {"$set": {f"r.{key}": row}, **changed(datetime.now(UTC)),
                  "$setOnInsert": {"kind": kind, "subject": subject, "month": month}},
                 upsert=True,
             )
@@ -105,8 +90,8 @@ class MongoScoringStore:
             result = PeerYear._get_collection().update_one(
                 {"_id": f"{reviewee}:{year}",
                  "$or": [{f"v.{key}": {"$exists": False}}, {f"v.{key}.rev": {"$lt": revision}}]},
-                {"$set": {f"v.{key}": {"rev": revision, "s": [scores[c] for c in CRITERIA]},
-                          DIRTY: datetime.now(UTC)},
+                {"$set": {f"v.{key}": {"rev": revision, "s": [scores[c] for c in CRITERIA]}},
+                 **changed(datetime.now(UTC)),
                  "$setOnInsert": {"reviewee": reviewee, "year": year}},
                 upsert=True,
             )
@@ -153,93 +138,42 @@ class MongoScoringStore:
         return CitizenMonth._get_collection().count_documents(
             {"kind": "u", "subject": unit}, limit=1) > 0
 
-    def scored_years(self) -> list[tuple[str, int]]:
-        """(official, year) for every official with any contribution."""
-        pairs = set()
-        for doc in CitizenMonth._get_collection().find({"kind": "o"}, {"subject": 1, "month": 1}):
-            pairs.add((doc["subject"], int(doc["month"][:4])))
-        for doc in PeerYear._get_collection().find({}, {"reviewee": 1, "year": 1}):
-            pairs.add((doc["reviewee"], int(doc["year"])))
-        return sorted(pairs)
+    # --- marks: buckets whose scores are to be derived ---------------------------------
 
     def dirty_buckets(self, hinted: list[str] | None, limit: int = 500) -> list[dict]:
-        """Buckets changed since their scores were last derived (hinted ids, or a scan)."""
+        """Marked buckets (among `hinted` ids, or all), at most `limit` of each kind."""
         out = []
-        for coll in (CitizenMonth._get_collection(), PeerYear._get_collection()):
-            query = {DIRTY: {"$exists": True}}
+        for coll in _buckets():
+            query: dict = {DIRTY_SINCE: {"$exists": True}}
             if hinted is not None:
                 query["_id"] = {"$in": hinted}
-            out.extend(coll.find(query, {"kind": 1, "subject": 1, "month": 1, "reviewee": 1,
-                                         "year": 1, DIRTY: 1}).limit(limit))
+            out.extend(coll.find(query, BUCKET_FIELDS).limit(limit))
         return out
+
+    def mark_clean(self, buckets: list[dict], read_at: datetime) -> None:
+        """Clear the marks of `buckets` (read at `read_at`, then derived) unless written
+        since; a bucket written since stays marked, as changed from `read_at` on at most."""
+        for doc in buckets:
+            coll = (CitizenMonth if "month" in doc else PeerYear)._get_collection()
+            cleared = coll.update_one({"_id": doc["_id"], CHANGES: doc.get(CHANGES)},
+                                      {"$unset": {DIRTY_SINCE: ""}})
+            if not cleared.modified_count:
+                coll.update_one({"_id": doc["_id"], DIRTY_SINCE: {"$lt": read_at}},
+                                {"$set": {DIRTY_SINCE: read_at}})
+
+    def mark_all(self) -> None:
+        """Mark every bucket: all scores are to be derived again."""
+        for coll in _buckets():
+            coll.update_many({}, changed(datetime.now(UTC)))
 
     def dirty_count(self) -> int:
         """Buckets changed since their scores were last derived (sparse index)."""
-        return sum(coll.count_documents({DIRTY: {"$exists": True}}) for coll in
-                   (CitizenMonth._get_collection(), PeerYear._get_collection()))
+        return sum(coll.count_documents({DIRTY_SINCE: {"$exists": True}}) for coll in _buckets())
 
-    def mark_clean(self, buckets: list[dict]) -> None:
-        """Clear the mark of buckets not changed again since they were read."""
-        for doc in buckets:
-            coll = (CitizenMonth if "month" in doc else PeerYear)._get_collection()
-            coll.update_one({"_id": doc["_id"], DIRTY: doc[DIRTY]}, {"$unset": {DIRTY: ""}})
-
-    def ancestors(self, unit: str) -> list[str]:
-        """The unit and the units above it."""
-        out, current, seen = [], unit, set()
-        coll = UnitRecord._get_collection()
-        while current and current not in seen:
-            seen.add(current)
-            out.append(current)
-            doc = coll.find_one({"_id": current}, {"parent": 1})
-            current = (doc or {}).get("parent")
-        return out
-
-    # --- directory --------------------------------------------------------------------
-
-    def upsert_directory_record(self, kind: str, record: dict) -> bool:
-        """Keep the newest version of a unit or official; older or equal ones change nothing."""
-        coll = (UnitRecord if kind == "unit" else OfficialRecord)._get_collection()
-        fields = {k: v for k, v in record.items() if k not in ("code", "updated_at")}
-        try:
-            result = coll.update_one(
-                {"_id": record["code"], "version": {"$lt": record["version"]}},
-                {"$set": fields}, upsert=True,
-            )
-        except DuplicateKeyError:
-            return False
-        return bool(result.modified_count or result.upserted_id)
-
-    def official(self, code: str) -> dict | None:
-        return OfficialRecord._get_collection().find_one({"_id": code})
-
-    def unit(self, code: str) -> dict | None:
-        return UnitRecord._get_collection().find_one({"_id": code})
-
-    def officials_of(self, unit: str) -> list[dict]:
-        return list(OfficialRecord._get_collection().find({"unit": unit}).sort("_id", 1))
-
-    def children_of(self, unit: str) -> list[str]:
-        return [d["_id"] for d in UnitRecord._get_collection().find(
-            {"parent": unit}, {"_id": 1}).sort("_id", 1)]
-
-    def subtree(self, unit: str) -> list[str]:
-        """The unit and all units below it."""
-        parents = {d["_id"]: d.get("parent")
-                   for d in UnitRecord._get_collection().find({}, {"parent": 1})}
-        children: dict[str, list[str]] = {}
-        for code, parent in parents.items():
-            if parent:
-                children.setdefault(parent, []).append(code)
-        out, todo, seen = [], [unit], set()
-        while todo:
-            code = todo.pop()
-            if code in seen:
-                continue
-            seen.add(code)
-            out.append(code)
-            todo.extend(children.get(code, []))
-        return out
+    def dirty_before(self, when: datetime) -> bool:
+        """Is some bucket changed before `when` still waiting for its scores?"""
+        return any(coll.count_documents({DIRTY_SINCE: {"$lt": when}}, limit=1)
+                   for coll in _buckets())
 
     # --- configuration ----------------------------------------------------------------
 
@@ -247,54 +181,48 @@ class MongoScoringStore:
         doc = ConfigRecord._get_collection().find_one({"_id": "scoring"})
         if doc is None:
             return ScoringConfig(), 0
-        return ScoringConfig(**doc["values"]), doc.get("version", 0)
+        return ScoringConfig.stored(doc["values"]), doc.get("version", 0)
 
     def save_config(self, cfg: ScoringConfig) -> int:
+        """Store new parameters and mark every bucket, so every score is derived again."""
         doc = ConfigRecord._get_collection().find_one_and_update(
             {"_id": "scoring"}, {"$set": {"values": cfg.to_dict()}, "$inc": {"version": 1}},
             upsert=True, return_document=True)
+        self.mark_for_config()
         return doc["version"]
 
+    def mark_for_config(self) -> bool:
+        """Mark every bucket if the configuration changed since they were last all marked
+        for it (a process that died between the two writes); True if it did."""
+        coll = ConfigRecord._get_collection()
+        doc = coll.find_one({"_id": "scoring"}, {"version": 1, "marked": 1})
+        if doc is None or doc.get("version", 0) <= doc.get("marked", 0):
+            return False
+        self.mark_all()
+        coll.update_one({"_id": "scoring"}, {"$max": {"marked": doc["version"]}})
+        return True
+
+    # --- the publishing hold ------------------------------------------------------------
+
     def hold_publishing(self, until: datetime) -> datetime:
-        """Keep score changes unpublished until `until` (a rebuild replays history: its
+        """Keep `score.updated` unpublished until `until` (a rebuild replays history: its
         passing states must not reach notify as new crossings)."""
         ConfigRecord._get_collection().update_one(
             {"_id": "hold"}, {"$set": {"values.until": until}}, upsert=True)
         return until
 
-    def release_publishing(self, expired_by: datetime | None = None) -> bool:
-        """End the hold (or, with `expired_by`, only a hold that ran out by then). Each end
-        counts one release; the refresher derives what changed meanwhile and counts it
-        drained, so anyone can tell when the scores are caught up, from any process."""
-        where: dict = {"_id": "hold"}
-        if expired_by is not None:
-            where["values.until"] = {"$lte": expired_by}
-        else:
-            where["values.until"] = {"$ne": None}
-        result = ConfigRecord._get_collection().update_one(
-            where, {"$set": {"values.until": None}, "$inc": {"released": 1}})
-        return bool(result.modified_count)
+    def release_publishing(self, now: datetime) -> None:
+        """End the hold at `now` (a hold that ended already keeps its end)."""
+        ConfigRecord._get_collection().update_one(
+            {"_id": "hold", "values.until": {"$gt": now}}, {"$set": {"values.until": now}})
 
-    def mark_drained(self, release: int) -> None:
-        ConfigRecord._get_collection().update_one({"_id": "hold"},
-                                                  {"$max": {"drained": release}})
-
-    def control(self) -> Control:
-        """Configuration version and the publishing hold, in one read."""
-        docs = {d["_id"]: d for d in ConfigRecord._get_collection().find(
-            {"_id": {"$in": ["scoring", "hold"]}},
-            {"version": 1, "values.until": 1, "released": 1, "drained": 1})}
-        hold = docs.get("hold") or {}
-        until = (hold.get("values") or {}).get("until")
-        return Control(version=docs.get("scoring", {}).get("version", 0),
-                       held_until=until.replace(tzinfo=UTC) if until else None,
-                       released=hold.get("released", 0), drained=hold.get("drained", 0))
+    def hold_end(self) -> datetime | None:
+        """When the last hold ends or ended (None: never held)."""
+        doc = ConfigRecord._get_collection().find_one({"_id": "hold"}, {"values.until": 1})
+        until = ((doc or {}).get("values") or {}).get("until")
+        return until.replace(tzinfo=UTC) if until else None
 
     # --- materialised scores ----------------------------------------------------------
-
-    def unit_scores(self) -> list[dict]:
-        """The stored unit scores (unit, period)."""
-        return list(Score._get_collection().find({"official": None}, {"unit": 1, "period": 1}))
 
     def stored_scores(self, ids: list[str]) -> dict[str, dict]:
         return {d["_id"]: d for d in Score._get_collection().find(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 from flask import Response, current_app
 from flask_smorest import Blueprint
@@ -20,12 +20,12 @@ from services.scoring.schemas import (
     UnitScoreOut,
     YearQuery,
 )
-from services.scoring.scores import official_view, unit_view
+from services.scoring.scores import hold, official_view, publishing_state, unit_view
 from shared import metrics, topology
 from shared.auth import SECURITY, require
+from shared.errors import NotFound
 from shared.http import runtime_of
-from shared.periods import current_year, parse_period
-from shared.problems import Problem
+from shared.periods import current_year
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
@@ -38,7 +38,7 @@ def scoring_context():
 
 
 def _period(query: dict) -> str:
-    return str(parse_period(query["period"] or current_year(scoring_context().settings.tz)))
+    return query["period"] or str(current_year(scoring_context().settings.tz))
 
 
 @scores.get("/scores/officials/<code:code>")
@@ -52,14 +52,14 @@ def get_official_score(query: dict, code: str):
     ctx = scoring_context()
     record = ctx.store.official(code)
     if record is None and not ctx.store.has_contributions(code):
-        raise Problem(404, f"No official {code!r} is known to scoring.", slug="unknown-official")
+        raise NotFound(f"No official {code!r} is known to scoring.", slug="unknown-official")
     cfg, _ = ctx.store.config()
     return official_view(ctx.store, code, _period(query), cfg, record or {})
 
 
 def _unit_or_404(code: str) -> None:
     if not scoring_context().store.unit_known(code):
-        raise Problem(404, f"No unit {code!r} is known to scoring.", slug="unknown-unit")
+        raise NotFound(f"No unit {code!r} is known to scoring.", slug="unknown-unit")
 
 
 @scores.get("/scores/units/<code:code>")
@@ -110,8 +110,9 @@ def get_report_xlsx(query: dict, code: str):
 @scores.doc(security=SECURITY)
 def get_config():
     """The parameters of the score."""
-    cfg, version = scoring_context().store.config()
-    return {**cfg.to_dict(), "version": version, "recomputing": False}
+    store = scoring_context().store
+    cfg, version = store.config()
+    return {**cfg.to_dict(), "version": version, "recomputing": store.dirty_count() > 0}
 
 
 @scores.put("/scoring/config")
@@ -122,13 +123,9 @@ def get_config():
 def put_config(body: dict):
     """Change the parameters; every score is recomputed (reads use them at once)."""
     cfg = ScoringConfig(**body)
-    errors = cfg.validate()
-    if errors:
-        raise Problem(422, "Some parameters are invalid; see errors.", errors=errors,
-                      slug="validation-error")
     ctx = scoring_context()
     version = ctx.store.save_config(cfg)
-    ctx.refresher.request_full_recompute()
+    ctx.refresher.scan_soon()
     return {**cfg.to_dict(), "version": version, "recomputing": True}
 
 
@@ -147,11 +144,9 @@ def get_status():
         connected = metrics.process_total("congso_consumer_connected", queue=queue)
         ready = bool(connected)
         inflight = int(metrics.process_total("congso_consumer_inflight", queue=queue) or 0)
-    control, now = ctx.store.control(), datetime.now(UTC)
     return {"consumer_ready": ready, "inflight": inflight,
             "pending_recomputes": ctx.store.dirty_count(),
-            "publishing_held_until": control.held_at(now),
-            "catching_up_after_hold": control.catching_up(now)}
+            **publishing_state(ctx.store, datetime.now(UTC))}
 
 
 @scores.put("/scoring/hold")
@@ -160,10 +155,10 @@ def get_status():
 @scores.response(200, HoldOut)
 @scores.doc(security=SECURITY)
 def put_hold(body: dict):
-    """Hold `score.updated` for a while (a rebuild): scores are still read live, and
-    every change made meanwhile is published once, at its final value, when it ends."""
-    until = datetime.now(UTC) + timedelta(seconds=body["seconds"])
-    return {"publishing_held_until": scoring_context().store.hold_publishing(until)}
+    """Hold `score.updated` for a while (a rebuild): scores are still derived and read
+    live, and every score changed meanwhile is published once, at its final value, when
+    the hold ends (or runs out)."""
+    return {"publishing_held_until": hold(scoring_context().store, body["seconds"])}
 
 
 @scores.delete("/scoring/hold")
@@ -172,7 +167,7 @@ def put_hold(body: dict):
 @scores.doc(security=SECURITY)
 def delete_hold():
     """End the hold now: what changed meanwhile is published."""
-    scoring_context().store.release_publishing()
+    scoring_context().store.release_publishing(datetime.now(UTC))
 
 
 BLUEPRINTS = (scores,)

@@ -100,11 +100,14 @@ def test_band_edges(index, expected):
     assert band(index) == expected
 
 
-def test_config_validation():
-    assert ScoringConfig().validate() == {}
-    errors = ScoringConfig(citizen_weight=0, peer_weight=0, prior_rate=1.5,
-                           min_peer_reviewers=0, prior_weight=-1).validate()
-    assert set(errors) == {"citizen_weight", "prior_rate", "min_peer_reviewers", "prior_weight"}
+def test_a_reviewer_threshold_stored_below_three_is_read_as_three():
+    """An earlier release accepted 1 or 2; one review must never be readable off the
+    results, whatever was stored."""
+    stored = {**ScoringConfig().to_dict(), "min_peer_reviewers": 1}
+    cfg = ScoringConfig.stored(stored)
+    assert cfg.min_peer_reviewers == 3
+    assert peer_part([review(), review()], cfg)["index"] is None
+    assert ScoringConfig.stored({**stored, "min_peer_reviewers": 5}).min_peer_reviewers == 5
 
 
 def test_rounding_is_half_away_from_zero():
