@@ -89,7 +89,8 @@ def _bare(url: str, *, duration: int, connections: int, warmup: int) -> WrkFigur
     bare = ServiceProcess("bench.bare_app", service_env(url), free_port())
     try:
         bare.wait_ready()
-        run_wrk(bare.base, "warm", duration=warmup, connections=connections)
+        if warmup:
+            run_wrk(bare.base, "warm", duration=warmup, connections=connections)
         return run_wrk(bare.base, "x", duration=duration, connections=connections)
     finally:
         bare.stop()
@@ -97,8 +98,8 @@ def _bare(url: str, *, duration: int, connections: int, warmup: int) -> WrkFigur
 
 def run(url: str, *, duration: int, connections: int, warmup: int = 2,
         settle: float = 1.0) -> IngestFigures:
-    """The bare endpoint, then survey, each warmed up for `warmup` s and loaded for
-    `duration` s; `settle` s are left for requests in flight and late duplicates."""
+    """The bare endpoint, then survey, each warmed up for `warmup` s (0: not at all) and
+    loaded for `duration` s; `settle` s are left for requests in flight and duplicates."""
     bare = _bare(url, duration=duration, connections=connections, warmup=warmup)
 
     fresh_topology(url)
@@ -108,8 +109,9 @@ def run(url: str, *, duration: int, connections: int, warmup: int = 2,
     try:
         survey.wait_ready()
         token = seed_directory(survey.client, unit="U1", officials=["CB1"], counter="Q1")
-        run_wrk(survey.base, token, duration=warmup, connections=connections)
-        time.sleep(settle)
+        if warmup:
+            run_wrk(survey.base, token, duration=warmup, connections=connections)
+            time.sleep(settle)
         before = directory + accepted_ratings(survey.base)
         wait_depth(url, queue, before, 60)
         measured = run_wrk(survey.base, token, duration=duration, connections=connections)

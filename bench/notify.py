@@ -137,7 +137,9 @@ def run(url: str, *, units: int, alerts: int) -> NotifyFigures:
             message = OutgoingMessage.from_event(_low_rating(i, units))
             t0 = time.perf_counter()
             pub.publish(message)
-            while len(smtp.messages) == before and time.perf_counter() - t0 < 30:
+            while len(smtp.messages) == before:
+                if time.perf_counter() - t0 > 30:
+                    raise RuntimeError(f"no alert email 30 s after low rating {i}")
                 time.sleep(0.001)
             latencies.append((time.perf_counter() - t0) * 1000)
     finally:
