@@ -54,7 +54,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                         help=f"comma-separated scenarios to run, of: {','.join(SCENARIOS)}")
     parser.add_argument("--quick", action="store_true",
                         help="short durations, small counts, one run: a smoke test")
-    parser.add_argument("--out", help=f"where the report goes (default {DEFAULT_OUT} for a "
+    parser.add_argument("--out", help="where the report goes (default docs/BENCHMARKS.md for a "
                         "full run; --only and --quick only print it)")
     args = parser.parse_args(argv)
     args.given = [flag for flag, *_ in OPTIONS if getattr(args, _dest(flag)) is not None]
@@ -149,7 +149,7 @@ def main(argv: list[str] | None = None) -> None:
         Path(out).write_text(text, encoding="utf-8")
     print(text)
     if not out:
-        _log(f"not written to {DEFAULT_OUT}: a partial or quick run (--out writes it)")
+        _log("not written to docs/BENCHMARKS.md: a partial or quick run (--out writes it)")
 
 
 if __name__ == "__main__":

@@ -1,4 +1,4 @@
-"""What the scenarios share: the admin token, rating events, a fresh topology, publishing
+"""What the scenarios share: service settings, rating events, a fresh topology, publishing
 a whole list, consuming a known number of events, and waiting for a queue to fill."""
 
 from __future__ import annotations
@@ -10,20 +10,19 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 
 from devkit import rabbit
-from devkit.apps import ADMIN, ADMIN_TOKEN
+from devkit.apps import ADMIN_TOKEN
 from shared import events as ev
 from shared import topology
 from shared.broker import RabbitPublisher, declare_topology
 from shared.consumer import RabbitConsumer
 from shared.messages import OutgoingMessage
 
-# the dev tools' one admin token: devkit.apps.seed_directory seeds with it
-__all__ = ["ADMIN", "ADMIN_TOKEN"]
 BATCH = 1000
 
 
 def service_env(url: str, **extra: str) -> dict[str, str]:
-    """Environment of a service process run by the bench (quiet logs, no rate limit)."""
+    """Environment of a service process run by the bench (quiet logs, no rate limit; the
+    dev tools' admin token, which devkit.apps.seed_directory seeds with)."""
     return {"AMQP_URL": url, "ADMIN_TOKEN": ADMIN_TOKEN, "LOG_LEVEL": "WARNING",
             "RATINGS_PER_MINUTE": "100000", **extra}
 

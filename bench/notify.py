@@ -16,7 +16,8 @@ import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from bench.common import ADMIN, ADMIN_TOKEN, fresh_topology, percentile
+from bench.common import fresh_topology, percentile
+from devkit.apps import ADMIN, ADMIN_TOKEN
 from devkit.metrics import sample_total
 from devkit.receivers import SmtpServer
 from shared import events as ev

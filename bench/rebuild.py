@@ -16,9 +16,9 @@ import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from bench.common import ADMIN, ADMIN_TOKEN, fresh_topology, service_env, wait_depth
+from bench.common import fresh_topology, service_env, wait_depth
 from devkit import rabbit
-from devkit.apps import seed_directory
+from devkit.apps import ADMIN, ADMIN_TOKEN, seed_directory
 from devkit.procs import ServiceProcess, free_port
 from shared import topology
 
