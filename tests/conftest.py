@@ -12,7 +12,6 @@ import os
 import subprocess
 import time
 import uuid
-from urllib.parse import quote
 
 import pika
 import pytest
@@ -23,20 +22,23 @@ RABBIT_HOST = os.environ.get("TEST_RABBITMQ_HOST", "127.0.0.1")
 
 
 @pytest.fixture(scope="session")
-def rabbit_vhost():
-    vhost = f"congso-test-{uuid.uuid4().hex[:10]}"
+def rabbit_vhost_and_url():
     try:
-        rabbit.ctl("add_vhost", vhost)
-        rabbit.ctl("set_permissions", "-p", vhost, "guest", ".*", ".*", ".*")
+        vhost, url = rabbit.add_vhost("congso-test", RABBIT_HOST)
     except (OSError, subprocess.CalledProcessError) as exc:
         pytest.fail(f"RabbitMQ is needed on {RABBIT_HOST}:5672 (make test starts it): {exc}")
-    yield vhost
+    yield vhost, url
     rabbit.ctl("delete_vhost", vhost)
 
 
 @pytest.fixture(scope="session")
-def rabbit_url(rabbit_vhost) -> str:
-    return f"amqp://guest:guest@{RABBIT_HOST}:5672/{quote(rabbit_vhost, safe='')}"
+def rabbit_vhost(rabbit_vhost_and_url) -> str:
+    return rabbit_vhost_and_url[0]
+
+
+@pytest.fixture(scope="session")
+def rabbit_url(rabbit_vhost_and_url) -> str:
+    return rabbit_vhost_and_url[1]
 
 
 @pytest.fixture

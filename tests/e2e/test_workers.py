@@ -14,6 +14,7 @@ import requests
 
 from devkit import rabbit
 from devkit.apps import ADMIN, ADMIN_TOKEN
+from devkit.metrics import scrape_total
 from devkit.procs import ServiceProcess, free_port
 from services.server import BackgroundSlot
 from shared import topology
@@ -101,10 +102,8 @@ def test_one_consumer_for_three_workers_and_it_moves_when_its_worker_is_killed(
             codes = list(pool.map(lambda _: requests.get(url, timeout=5).status_code,
                                   range(120)))
         assert codes == [200] * 120
-        text = requests.get(f"{scoring.base}/metrics", timeout=5).text
-        served = sum(float(line.rsplit(" ", 1)[1]) for line in text.splitlines()
-                     if line.startswith("congso_http_requests_total{")
-                     and 'endpoint="/healthz"' in line)
+        served = scrape_total(scoring.base, "congso_http_requests_total",
+                              endpoint="/healthz")
         assert served == 120
     finally:
         code = scoring.stop()
