@@ -30,6 +30,7 @@ from services.scoring.domain import (
 )
 from services.scoring.store import MongoScoringStore
 from shared import events as ev
+from shared.errors import NotFound
 from shared.loop import BackgroundLoop
 from shared.periods import months_of, parse_period, periods_of_year
 
@@ -56,6 +57,23 @@ def official_view(store: MongoScoringStore, code: str, period: str, cfg: Scoring
     result = official_results(store, [code], period, cfg)[code]
     return {"official": code, "full_name": record.get("full_name"), "unit": record.get("unit"),
             "period": period, **rounded(result), "reference": REFERENCE}
+
+
+def read_official(store: MongoScoringStore, code: str, period: str) -> dict:
+    """An official's score for `period` with the parameters in force; unknown: NotFound."""
+    record = store.official(code)
+    if record is None and not store.has_contributions(code):
+        raise NotFound(f"No official {code!r} is known to scoring.", slug="unknown-official")
+    cfg, _ = store.config()
+    return official_view(store, code, period, cfg, record or {})
+
+
+def read_unit(store: MongoScoringStore, code: str, period: str) -> dict:
+    """A unit's view for `period` with the parameters in force; unknown: NotFound."""
+    if not store.unit_known(code):
+        raise NotFound(f"No unit {code!r} is known to scoring.", slug="unknown-unit")
+    cfg, _ = store.config()
+    return unit_view(store, code, period, cfg)
 
 
 def unit_citizen(store: MongoScoringStore, code: str, period: str, cfg: ScoringConfig

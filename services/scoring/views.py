@@ -20,10 +20,9 @@ from services.scoring.schemas import (
     UnitScoreOut,
     YearQuery,
 )
-from services.scoring.scores import hold, official_view, publishing_state, unit_view
+from services.scoring.scores import hold, publishing_state, read_official, read_unit
 from shared import metrics, topology
 from shared.auth import SECURITY, require
-from shared.errors import NotFound
 from shared.http import runtime_of
 from shared.periods import current_year
 
@@ -49,17 +48,7 @@ def _period(query: dict) -> str:
 @scores.doc(security=SECURITY)
 def get_official_score(query: dict, code: str):
     """The conduct score of an official for a period."""
-    ctx = scoring_context()
-    record = ctx.store.official(code)
-    if record is None and not ctx.store.has_contributions(code):
-        raise NotFound(f"No official {code!r} is known to scoring.", slug="unknown-official")
-    cfg, _ = ctx.store.config()
-    return official_view(ctx.store, code, _period(query), cfg, record or {})
-
-
-def _unit_or_404(code: str) -> None:
-    if not scoring_context().store.unit_known(code):
-        raise NotFound(f"No unit {code!r} is known to scoring.", slug="unknown-unit")
+    return read_official(scoring_context().store, code, _period(query))
 
 
 @scores.get("/scores/units/<code:code>")
@@ -70,14 +59,17 @@ def _unit_or_404(code: str) -> None:
 @scores.doc(security=SECURITY)
 def get_unit_score(query: dict, code: str):
     """A unit's citizen results (rolled up over its units), its officials ranked."""
-    return _unit_view(query, code)
+    return read_unit(scoring_context().store, code, _period(query))
 
 
-def _unit_view(query: dict, code: str) -> dict:
-    _unit_or_404(code)
-    ctx = scoring_context()
-    cfg, _ = ctx.store.config()
-    return unit_view(ctx.store, code, _period(query), cfg)
+REPORTS = {"csv": ("text/csv", reports.to_csv), "xlsx": (XLSX, reports.to_xlsx)}
+
+
+def _report(query: dict, code: str, kind: str) -> Response:
+    view = read_unit(scoring_context().store, code, _period(query))
+    mimetype, render = REPORTS[kind]
+    return Response(render(view), mimetype=mimetype, headers={"Content-Disposition":
+                    f'attachment; filename="bao-cao-{code}-{view["period"]}.{kind}"'})
 
 
 @scores.get("/reports/units/<code:code>.csv")
@@ -87,9 +79,7 @@ def _unit_view(query: dict, code: str) -> dict:
 @scores.doc(security=SECURITY)
 def get_report_csv(query: dict, code: str):
     """The unit's yearly report as CSV (UTF-8 with BOM), Vietnamese headings."""
-    view = _unit_view(query, code)
-    return Response(reports.to_csv(view), mimetype="text/csv", headers={
-        "Content-Disposition": f'attachment; filename="bao-cao-{code}-{view["period"]}.csv"'})
+    return _report(query, code, "csv")
 
 
 @scores.get("/reports/units/<code:code>.xlsx")
@@ -99,9 +89,7 @@ def get_report_csv(query: dict, code: str):
 @scores.doc(security=SECURITY)
 def get_report_xlsx(query: dict, code: str):
     """The unit's yearly report as XLSX, with number formats and column widths."""
-    view = _unit_view(query, code)
-    return Response(reports.to_xlsx(view), mimetype=XLSX, headers={"Content-Disposition":
-                             f'attachment; filename="bao-cao-{code}-{view["period"]}.xlsx"'})
+    return _report(query, code, "xlsx")
 
 
 @scores.get("/scoring/config")

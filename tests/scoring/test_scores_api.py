@@ -2,39 +2,17 @@
 
 from __future__ import annotations
 
-import uuid
-from datetime import UTC, datetime
-
 import pytest
 
 from devkit.apps import ADMIN
-from shared import events as ev
-from shared import topology
 from shared.auth import Principal
 from shared.http import add_token_resolver
-from shared.messages import OutgoingMessage
-
-
-def rating(official="CB1", overall=5, when=datetime(2026, 5, 10, 3, tzinfo=UTC), rid=None,
-           factors=None):
-    rid = rid or uuid.uuid4().hex
-    return ev.make_event(ev.RATING_SUBMITTED, {
-        "id": rid, "client_id": str(uuid.uuid4()), "counter": "Q1", "unit": "U1",
-        "official": official, "overall": overall, "factors": factors or {},
-        "submitted_at": when}, source="/test", id=f"rating-{rid}")
+from tests.scoring.helpers import deliver, rating
+from tests.scoring.helpers import official as official_record
 
 
 def official_event(version, name="Nguyễn Văn A", unit="U1"):
-    return ev.make_event(ev.OFFICIAL_UPSERTED, {
-        "code": "CB1", "full_name": name, "unit": unit, "version": version,
-        "updated_at": datetime.now(UTC)}, source="/test")
-
-
-def deliver(scoring, *events):
-    pub = scoring.bus.publisher()
-    for e in events:
-        pub.publish(OutgoingMessage.from_event(e))
-    assert scoring.bus.drain_wait(10, queues=[topology.queue_for("scoring").name])
+    return official_record("CB1", unit=unit, version=version, name=name)
 
 
 def score(scoring, official="CB1", period="2026"):
