@@ -89,16 +89,25 @@ class Notification(Document):
 class AlertState(Document):
     """Below or above a threshold, per subject and period: alerts fire on crossings only."""
 
-    id = StringField(primary_key=True)
+    id = StringField(primary_key=True)  # "<subject>|<period>"
     below = BooleanField(default=False)
-    value = DictField()
+    crossings = IntField(default=0)  # falls below so far: the n-th one is alerted once
+    at = DateTimeField()  # computed_at of the newest score judged: an older one is ignored
     meta = {"db_alias": ALIAS, "collection": "alert_states"}
+
+
+class ScoreFold(Document):
+    """Score crossings of one subject waiting to go out as one alert (see domain)."""
+
+    id = StringField(primary_key=True)  # the subject: "official:<code>" or "unit:<code>"
+    entries = DictField()  # "<period>#<crossing>" -> {period, value, count, unit, at, ...}
+    meta = {"db_alias": ALIAS, "collection": "score_folds"}
 
 
 class RatingAlertWindow(Document):
     """Low ratings of one official: one alert an hour at most, later ones folded in."""
 
-    id = StringField(primary_key=True)  # the official
+    id = StringField(primary_key=True)  # the official, or "counter:<code>" when none named
     last_sent_at = DateTimeField()
     pending = DictField()  # rating id -> summary, waiting for the next alert
     seen = ListField(StringField())  # rating ids already alerted (recent)
@@ -113,7 +122,7 @@ class Lease(Document):
 
 
 DOCUMENTS = (UnitContact, OfficialContact, Deadline, Submission, Notification, AlertState,
-             RatingAlertWindow, Lease)
+             ScoreFold, RatingAlertWindow, Lease)
 
 
 def ensure_indexes() -> None:

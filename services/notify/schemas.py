@@ -2,27 +2,30 @@
 
 from __future__ import annotations
 
-from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates
+from marshmallow import Schema, ValidationError, fields, validate, validates, validates_schema
 
-from services.notify.service import parse_duration
-from shared.schemas import CODE, TrimmedString
-
-
-class StrictSchema(Schema):
-    class Meta:
-        unknown = RAISE
+from services.notify import domain
+from shared.schemas import CODE, Strict, TrimmedString
 
 
-class DeadlineIn(StrictSchema):
+class DeadlineIn(Strict):
     title = TrimmedString(required=True, validate=validate.Length(1, 300))
     due_at = fields.AwareDateTime(required=True)
     units = fields.List(fields.String(validate=validate.Length(1, 64)), required=True,
                         validate=validate.Length(min=1, max=5000),
-                        metadata={"description": 'unit codes, or ["*"] for every unit'})
-    remind_before = fields.List(fields.String(), load_default=list,
-                                validate=validate.Length(max=20),
-                                metadata={"description": "ISO 8601 durations, e.g. P7D"})
+                        metadata={"description": 'unit codes notify knows (from the '
+                                                 'directory), or ["*"] for every unit'})
+    remind_before = fields.List(
+        fields.String(validate=validate.Length(1, 32)), load_default=list,
+        validate=validate.Length(max=20),
+        metadata={"description": "ISO 8601 durations of at most a year, e.g. P7D; no two "
+                                 "of the same length (P7D and P1W are one)"})
     escalate_to = fields.String(load_default=None, allow_none=True, validate=CODE)
+
+    @validates("due_at")
+    def _due(self, value, **kwargs) -> None:
+        if problem := domain.due_problem(value):
+            raise ValidationError(problem)
 
     @validates("units")
     def _units(self, value: list[str], **kwargs) -> None:
@@ -34,15 +37,14 @@ class DeadlineIn(StrictSchema):
         if len(set(value)) != len(value):
             raise ValidationError("the same unit twice")
 
-    @validates("remind_before")
-    def _durations(self, value: list[str], **kwargs) -> None:
-        for text in value:
-            try:
-                parse_duration(text)
-            except ValueError as exc:
-                raise ValidationError(str(exc)) from None
-        if len(set(value)) != len(value):
-            raise ValidationError("the same duration twice")
+    @validates_schema
+    def _reminders(self, data: dict, **kwargs) -> None:
+        due = data.get("due_at")
+        if due is None or domain.due_problem(due):
+            return  # the due time's own error says it
+        _, problems = domain.reminder_times(due, data.get("remind_before") or [])
+        if problems:
+            raise ValidationError(problems, "remind_before")
 
 
 class DeadlineOut(Schema):
@@ -63,7 +65,7 @@ class SubmissionOut(Schema):
     submitted_at = fields.AwareDateTime()
 
 
-class NotificationQuery(StrictSchema):
+class NotificationQuery(Strict):
     unit = fields.String(load_default=None, validate=CODE)
     deadline = fields.String(load_default=None, validate=validate.Length(1, 64))
     kind = fields.String(load_default=None, validate=validate.OneOf(
@@ -90,5 +92,5 @@ class NotificationOut(Schema):
     sent_at = fields.AwareDateTime(allow_none=True, dump_default=None)
 
 
-class CalendarIn(StrictSchema):
+class CalendarIn(Strict):
     year = fields.Integer(required=True, validate=validate.Range(min=2000, max=2100))

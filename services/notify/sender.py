@@ -4,7 +4,8 @@ A notification is created with its claim key as `_id`, so the same reminder or a
 the same unit and channel exists at most once, whatever redelivers or reruns. Delivery
 runs on a pool of worker threads, one notification per task, so a slow or dead channel
 never holds up another, nor the consumer. Each attempt is recorded; after the last one
-the notification is `failed`, visible in the log API and in a metric.
+the notification is `failed`, visible in the log API and in a metric. A rescan loop picks
+up what a restart or a crash left pending.
 """
 
 from __future__ import annotations
@@ -14,10 +15,10 @@ import logging
 import threading
 import time
 import uuid
+from concurrent import futures
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 
-from pymongo.errors import DuplicateKeyError
 from tenacity import (
     RetryError,
     Retrying,
@@ -27,10 +28,11 @@ from tenacity import (
 )
 
 from services.notify.channels import EmailChannel, NotConfigured, SendFailed, WebhookChannel
-from services.notify.documents import Notification, UnitContact
 from services.notify.render import render
+from services.notify.store import NotifyStore
 from shared import metrics
 from shared.events import json_safe
+from shared.loop import BackgroundLoop
 
 logger = logging.getLogger(__name__)
 
@@ -38,10 +40,15 @@ logger = logging.getLogger(__name__)
 SENDING_LEASE = timedelta(minutes=5)
 
 
+class _Stopping(Exception):
+    """The sender stops while waiting to try again: the notification stays pending."""
+
+
 class Sender:
-    def __init__(self, email: EmailChannel, webhook: WebhookChannel, *, workers: int = 8,
-                 max_attempts: int = 5, initial_delay: float = 1.0, max_delay: float = 60.0,
-                 scan_interval: float = 10.0):
+    def __init__(self, store: NotifyStore, email: EmailChannel, webhook: WebhookChannel, *,
+                 workers: int = 8, max_attempts: int = 5, initial_delay: float = 1.0,
+                 max_delay: float = 60.0, scan_interval: float = 10.0):
+        self.store = store
         self.email = email
         self.webhook = webhook
         self.max_attempts = max_attempts
@@ -49,9 +56,9 @@ class Sender:
         self.max_delay = max_delay
         self._workers = workers
         self._pool: ThreadPoolExecutor | None = None
-        self._scan_interval = scan_interval
-        self._stopping = threading.Event()
-        self._thread: threading.Thread | None = None
+        self._in_hand: set[futures.Future] = set()
+        self._lock = threading.Lock()
+        self._loop = BackgroundLoop("notify-rescan", self._rescan_step, interval=scan_interval)
         self._me = uuid.uuid4().hex
 
     # --- creating ---------------------------------------------------------------------
@@ -64,37 +71,28 @@ class Sender:
         With `wait_for_directory`, a unit notify has not heard of yet (its directory event
         is still on the way) gets one `waiting` notification, turned into the real ones by
         `resolve_waiting` when the unit arrives, instead of being skipped."""
-        contact = UnitContact._get_collection().find_one({"_id": unit})
+        contact = self.store.unit(unit)
         if contact is None and wait_for_directory:
             return self._wait(key, kind, unit, context, data, deadline, about_unit)
         contact = contact or {}
         context = {"unit": about_unit or unit, "unit_name": contact.get("name", unit),
                    "recipient_name": contact.get("name", unit), **context}
         subject, text, html = render(kind, context)
-        data = json_safe(data)  # the webhook's JSON body carries it
-        channels = []
-        if contact.get("emails"):
-            channels.append(("email", "; ".join(contact["emails"])))
-        if contact.get("webhook_url"):
-            channels.append(("webhook", contact["webhook_url"]))
-        if not channels:
-            channels.append(("none", None))
+        base = {"kind": kind, "unit": about_unit or unit, "deadline": deadline,
+                "to_unit": unit, "attempts": 0, "subject": subject, "text": text,
+                "html": html, "data": json_safe(data)}  # the webhook's JSON body carries it
         created = []
-        for channel, recipient in channels:
+        for channel, recipient in _channels(contact):
             nid = f"{key}|{channel}"
-            doc = {"_id": nid, "kind": kind, "unit": about_unit or unit, "deadline": deadline,
-                   "channel": channel, "recipient": recipient,
-                   "status": "pending" if channel != "none" else "skipped",
-                   "attempts": 0, "errors": [] if channel != "none" else
-                   [f"unit {unit} has neither emails nor a webhook"],
-                   "subject": subject, "text": text, "html": html, "data": data,
-                   "created_at": datetime.now(UTC), "to_unit": unit}
-            try:
-                Notification._get_collection().insert_one(doc)
-            except DuplicateKeyError:
+            skipped = channel == "none"
+            doc = {**base, "_id": nid, "channel": channel, "recipient": recipient,
+                   "status": "skipped" if skipped else "pending",
+                   "errors": [f"unit {unit} has neither emails nor a webhook"] if skipped
+                   else [], "created_at": datetime.now(UTC)}
+            if not self.store.claim(doc):
                 continue  # claimed before: never twice
             created.append(nid)
-            if channel == "none":
+            if skipped:
                 logger.warning("%s for %s not sent: the unit has no email or webhook", kind, unit)
                 metrics.NOTIFICATIONS.labels(kind, channel, "skipped").inc()
             else:
@@ -103,27 +101,29 @@ class Sender:
 
     def _wait(self, key, kind, unit, context, data, deadline, about_unit) -> list[str]:
         nid = f"{key}|directory"
-        with contextlib.suppress(DuplicateKeyError):
-            Notification._get_collection().insert_one({
-                "_id": nid, "kind": kind, "unit": about_unit or unit, "to_unit": unit,
-                "deadline": deadline, "channel": "directory", "recipient": None,
-                "status": "waiting", "attempts": 0, "created_at": datetime.now(UTC),
-                "errors": [f"unit {unit} is not known yet: waiting for its directory record"],
-                "subject": "", "key": key, "context": context, "data": json_safe(data),
-                "about_unit": about_unit})
+        claimed = self.store.claim({
+            "_id": nid, "kind": kind, "unit": about_unit or unit, "to_unit": unit,
+            "deadline": deadline, "channel": "directory", "recipient": None,
+            "status": "waiting", "attempts": 0, "created_at": datetime.now(UTC),
+            "errors": [f"unit {unit} is not known yet: waiting for its directory record"],
+            "subject": "", "key": key, "context": context, "data": json_safe(data),
+            "about_unit": about_unit})
+        if claimed:
             logger.info("%s for %s waits for the unit's directory record", kind, unit)
-            return [nid]
-        return []
+        return [nid] if claimed else []
 
     def resolve_waiting(self, unit: str) -> list[str]:
         """The unit is known now: send what waited for it (each once, by its claim keys)."""
-        coll = Notification._get_collection()
         created = []
-        for doc in coll.find({"status": "waiting", "to_unit": unit}).sort("created_at", 1):
-            created += self.notify_unit(doc["key"], doc["kind"], unit, doc["context"],
-                                        doc["data"], deadline=doc.get("deadline"),
-                                        about_unit=doc.get("about_unit"))
-            coll.delete_one({"_id": doc["_id"], "status": "waiting"})
+        for doc in self.store.waiting_for(unit):
+            try:
+                created += self.notify_unit(doc["key"], doc["kind"], unit, doc["context"],
+                                            doc["data"], deadline=doc.get("deadline"),
+                                            about_unit=doc.get("about_unit"))
+            except Exception:  # one bad record must not hold up the others
+                logger.exception("waiting notification %s could not be resolved", doc["_id"])
+                continue
+            self.store.drop_waiting(doc["_id"])
         return created
 
     # --- delivering -------------------------------------------------------------------
@@ -131,91 +131,86 @@ class Sender:
     def start(self) -> None:
         if self._pool is None:
             self._pool = ThreadPoolExecutor(self._workers, thread_name_prefix="notify-send")
-        self._stopping.clear()
-        if self._thread is None or not self._thread.is_alive():
-            self._thread = threading.Thread(target=self._scan_loop, daemon=True,
-                                            name="notify-resend")
-            self._thread.start()
+        self._loop.start()
 
     def stop(self, timeout: float = 10.0) -> None:
-        self._stopping.set()
+        """Stop taking work; let the sends in hand end (one waiting to retry puts its
+        notification back, pending) for up to `timeout` seconds."""
+        self._loop.stop(timeout)
         if self._pool is not None:
             self._pool.shutdown(wait=False, cancel_futures=True)
+            with self._lock:
+                in_hand = list(self._in_hand)
+            futures.wait(in_hand, timeout)
             self._pool = None
 
     def submit(self, nid: str) -> None:
-        if self._pool is not None and not self._stopping.is_set():
-            # RuntimeError: shutting down; the scan after the restart sends it
+        if self._pool is not None and not self._loop.stopping.is_set():
+            # RuntimeError: shutting down; the rescan after the restart sends it
             with contextlib.suppress(RuntimeError):
-                self._pool.submit(self.deliver, nid).add_done_callback(_log_failure)
+                future = self._pool.submit(self.deliver, nid)
+                with self._lock:
+                    self._in_hand.add(future)
+                future.add_done_callback(self._done)
 
-    def _scan_loop(self) -> None:
-        """Pick up what a restart or a crash left pending (and is not in anyone's hands)."""
-        while not self._stopping.wait(self._scan_interval):
-            try:
-                now = datetime.now(UTC)
-                for doc in Notification._get_collection().find(
-                        {"status": "pending", "$or": [{"sending_until": {"$exists": False}},
-                                                      {"sending_until": {"$lt": now}}]},
-                        {"_id": 1}).limit(500):
-                    self.submit(doc["_id"])
-            except Exception:
-                logger.exception("scan of pending notifications failed")
+    def _done(self, future) -> None:
+        with self._lock:
+            self._in_hand.discard(future)
+        if not future.cancelled() and future.exception() is not None:
+            logger.error("delivery crashed", exc_info=future.exception())
+
+    def rescan(self, now: datetime | None = None) -> list[str]:
+        """Hand what a restart or a crash left pending (in nobody's hands) to the workers;
+        each is delivered on its own, so a bad record fails alone."""
+        ids = self.store.pending_ids(now or datetime.now(UTC))
+        for nid in ids:
+            self.submit(nid)
+        return ids
+
+    def _rescan_step(self) -> None:
+        self.rescan()
 
     def deliver(self, nid: str) -> str | None:
         """Send one notification with retries; return its final status."""
-        coll = Notification._get_collection()
-        now = datetime.now(UTC)
-        doc = coll.find_one_and_update(
-            {"_id": nid, "status": "pending",
-             "$or": [{"sending_until": {"$exists": False}}, {"sending_until": {"$lt": now}}]},
-            {"$set": {"sending_until": now + SENDING_LEASE, "sender": self._me}},
-            return_document=True)
+        doc = self.store.take(nid, self._me, datetime.now(UTC), SENDING_LEASE)
         if doc is None:
             return None  # sent already, or in another worker's hands
-        left = max(1, self.max_attempts - doc.get("attempts", 0))
         retrying = Retrying(
-            stop=stop_after_attempt(left),
+            stop=stop_after_attempt(max(1, self.max_attempts - doc.get("attempts", 0))),
             wait=wait_random_exponential(multiplier=self.initial_delay, max=self.max_delay),
-            retry=retry_if_exception_type(SendFailed),
-            sleep=self._sleep,
-        )
-        status = "failed"
+            retry=retry_if_exception_type(SendFailed), sleep=self._sleep)
+        sent_at = None
         try:
             for attempt in retrying:
                 with attempt:
                     try:
                         self._send(doc)
                     except SendFailed as exc:
-                        coll.update_one({"_id": nid}, {"$inc": {"attempts": 1},
-                                                        "$push": {"errors": str(exc)[:500]}})
+                        self.store.record_error(nid, str(exc))
                         logger.warning("%s: attempt failed: %s", nid, exc)
                         raise
-            status = "sent"
+            status, sent_at = "sent", datetime.now(UTC)
         except NotConfigured as exc:
             status = "skipped"
-            coll.update_one({"_id": nid}, {"$push": {"errors": str(exc)}})
+            self.store.record_error(nid, str(exc), attempt=False)
             logger.info("%s skipped: %s", nid, exc)
         except RetryError:
             status = "failed"
-        except Exception as exc:  # a bug in a template or a channel: record, do not loop
+        except _Stopping:  # not failed: the rescan after the restart sends it
+            self.store.release(nid)
+            return None
+        except Exception as exc:  # a bug, or a broken record: record it, do not loop
             logger.exception("%s: unexpected error", nid)
-            coll.update_one({"_id": nid}, {"$inc": {"attempts": 1},
-                                            "$push": {"errors": f"unexpected: {exc}"}})
+            self.store.record_error(nid, f"unexpected: {exc!r}")
             status = "failed"
-        update = {"status": status}
-        if status == "sent":
-            update["sent_at"] = datetime.now(UTC)
-            coll.update_one({"_id": nid}, {"$set": update, "$inc": {"attempts": 1},
-                                            "$unset": {"sending_until": ""}})
-        else:
-            coll.update_one({"_id": nid}, {"$set": update, "$unset": {"sending_until": ""}})
-        metrics.NOTIFICATIONS.labels(doc["kind"], doc["channel"], status).inc()
+        self.store.settle(nid, status, sent_at)
+        metrics.NOTIFICATIONS.labels(doc.get("kind", "?"), doc.get("channel", "?"),
+                                     status).inc()
         return status
 
     def _sleep(self, seconds: float) -> None:
-        if self._stopping.wait(seconds):
-            raise SendFailed("stopping")
+        if self._loop.stopping.wait(seconds):
+            raise _Stopping()
 
     def _send(self, doc: dict) -> None:
         if doc["channel"] == "email":
@@ -229,16 +224,22 @@ class Sender:
             raise NotConfigured(f"no channel {doc['channel']!r}")
 
 
-def _log_failure(future) -> None:
-    if not future.cancelled() and future.exception() is not None:
-        logger.error("delivery crashed", exc_info=future.exception())
+def _channels(contact: dict) -> list[tuple[str, str | None]]:
+    """(channel, recipient) of each way the unit is reached; ("none", None) if none."""
+    channels = []
+    if contact.get("emails"):
+        channels.append(("email", "; ".join(contact["emails"])))
+    if contact.get("webhook_url"):
+        channels.append(("webhook", contact["webhook_url"]))
+    return channels or [("none", None)]
 
 
-def wait_until_settled(nids: list[str], timeout: float = 10.0) -> None:
-    """Tests and the benchmark: wait until none of `nids` is pending."""
+def wait_until_settled(nids: list[str] | None = None, timeout: float = 10.0) -> bool:
+    """Tests and the benchmark: wait until none of `nids` (or none at all) is pending."""
     deadline = time.monotonic() + timeout
-    coll = Notification._get_collection()
-    while time.monotonic() < deadline:
-        if not coll.count_documents({"_id": {"$in": nids}, "status": "pending"}):
-            return
-        time.sleep(0.05)
+    store = NotifyStore()
+    while store.count_pending(nids):
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.02)
+    return True

@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 from flask import current_app, g, request
 from flask_smorest import Blueprint
-from pymongo import DESCENDING
 
 from services.notify import calendar
-from services.notify.documents import Deadline, Notification, Submission
+from services.notify.deadlines import planned, save_deadline
 from services.notify.schemas import (
     CalendarIn,
     DeadlineIn,
@@ -19,8 +16,9 @@ from services.notify.schemas import (
     SubmissionOut,
 )
 from shared.auth import SECURITY, require
+from shared.db import stored_now
+from shared.errors import NotFound
 from shared.http import check_code
-from shared.problems import Problem
 
 blp = Blueprint("notify", __name__, url_prefix="/api/v1",
                 description="Deadlines, reminders, alerts and their log")
@@ -30,39 +28,21 @@ def _ctx():
     return current_app.extensions["notify"]
 
 
-def _deadline_out(doc: dict, planned: list[str] | None = None) -> dict:
-    submitted = sorted(d["unit"] for d in Submission._get_collection().find(
-        {"deadline": doc["_id"]}, {"unit": 1}))
-    return {**doc, "reminders_at": planned if planned is not None else [], "submitted": submitted}
+def _deadline_out(doc: dict) -> dict:
+    return {**doc, "reminders_at": planned(doc), "submitted": _ctx().store.submitted(doc["_id"])}
 
 
-def _unknown_deadline(deadline_id: str) -> Problem:
-    return Problem(404, f"No deadline {deadline_id!r}.", slug="unknown-deadline")
-
-
-def _live_deadline(deadline_id: str, projection: dict | None = None) -> dict:
+def _live_deadline(deadline_id: str) -> dict:
     """The deadline, unless unknown or deleted (then a 404)."""
-    doc = Deadline._get_collection().find_one({"_id": deadline_id, "deleted": False},
-                                              projection)
+    doc = _ctx().store.deadline(deadline_id)
     if doc is None:
-        raise _unknown_deadline(deadline_id)
+        raise NotFound(f"No deadline {deadline_id!r}.", slug="unknown-deadline")
     return doc
 
 
-def save_deadline(deadline_id: str, body: dict) -> tuple[dict, bool, list[str]]:
-    coll = Deadline._get_collection()
-    existing = coll.find_one({"_id": deadline_id})
-    doc = {"title": body["title"], "due_at": body["due_at"].astimezone(UTC),
-           "units": body["units"], "remind_before": body["remind_before"],
-           "escalate_to": body.get("escalate_to"), "deleted": False}
-    now = datetime.now(UTC)
-    doc["updated_at"] = doc["scheduled_at"] = now
-    result = coll.find_one_and_update({"_id": deadline_id},
-                                      {"$set": doc, "$inc": {"version": 1}},
-                                      upsert=True, return_document=True)
-    planned = _ctx().scheduler.schedule_deadline(result, now=now)
-    created = existing is None or existing.get("deleted", False)
-    return result, created, planned
+def _save(deadline_id: str, body: dict) -> tuple[dict, bool]:
+    ctx = _ctx()
+    return save_deadline(deadline_id, body, store=ctx.store, scheduler=ctx.scheduler)
 
 
 @blp.put("/deadlines/<code:deadline_id>")
@@ -74,8 +54,8 @@ def save_deadline(deadline_id: str, body: dict) -> tuple[dict, bool, list[str]]:
 def put_deadline(body: dict, deadline_id: str):
     """Create or change a deadline; its reminders are (re)scheduled."""
     check_code(deadline_id, "id")
-    doc, created, planned = save_deadline(deadline_id, body)
-    return _deadline_out(doc, planned), 201 if created else 200
+    doc, created = _save(deadline_id, body)
+    return _deadline_out(doc), 201 if created else 200
 
 
 @blp.get("/deadlines")
@@ -84,8 +64,7 @@ def put_deadline(body: dict, deadline_id: str):
 @blp.doc(security=SECURITY)
 def list_deadlines():
     """Every deadline not deleted, soonest first."""
-    return [_deadline_out(d) for d in Deadline._get_collection().find(
-        {"deleted": False}).sort("due_at", 1)]
+    return [_deadline_out(d) for d in _ctx().store.deadlines()]
 
 
 @blp.get("/deadlines/<code:deadline_id>")
@@ -93,8 +72,7 @@ def list_deadlines():
 @blp.response(200, DeadlineOut)
 @blp.doc(security=SECURITY)
 def get_deadline(deadline_id: str):
-    doc = _live_deadline(deadline_id)
-    return _deadline_out(doc)
+    return _deadline_out(_live_deadline(deadline_id))
 
 
 @blp.delete("/deadlines/<code:deadline_id>")
@@ -103,10 +81,8 @@ def get_deadline(deadline_id: str):
 @blp.doc(security=SECURITY)
 def delete_deadline(deadline_id: str):
     """Delete a deadline and cancel its reminders."""
-    result = Deadline._get_collection().update_one({"_id": deadline_id, "deleted": False},
-                                                   {"$set": {"deleted": True}})
-    if not result.matched_count:
-        raise _unknown_deadline(deadline_id)
+    if not _ctx().store.delete_deadline(deadline_id):
+        raise NotFound(f"No deadline {deadline_id!r}.", slug="unknown-deadline")
     _ctx().scheduler.cancel_deadline(deadline_id)
 
 
@@ -117,15 +93,12 @@ def delete_deadline(deadline_id: str):
 def post_submission(deadline_id: str, unit: str):
     """Mark the unit's report submitted: no more reminders or overdue notices for it."""
     check_code(unit, "unit")
-    deadline = _live_deadline(deadline_id, {"units": 1})
+    deadline = _live_deadline(deadline_id)
     if "*" not in deadline["units"] and unit not in deadline["units"]:
         # a mistyped code must not look submitted while the real unit is still reminded
-        raise Problem(404, f"Deadline {deadline_id!r} is not for unit {unit!r}; it is for "
-                           f"{', '.join(deadline['units'])}.", slug="unit-not-in-deadline")
-    doc = {"deadline": deadline_id, "unit": unit, "submitted_at": datetime.now(UTC)}
-    Submission._get_collection().update_one({"_id": f"{deadline_id}|{unit}"},
-                                            {"$setOnInsert": doc}, upsert=True)
-    return Submission._get_collection().find_one({"_id": f"{deadline_id}|{unit}"})
+        raise NotFound(f"Deadline {deadline_id!r} is not for unit {unit!r}; it is for "
+                       f"{', '.join(deadline['units'])}.", slug="unit-not-in-deadline")
+    return _ctx().store.submit(deadline_id, unit, stored_now())
 
 
 @blp.post("/calendar")
@@ -137,8 +110,8 @@ def load_calendar(body: dict):
     """Load the built-in calendar of a year (the yearly evaluation, 15 December)."""
     out = []
     for deadline_id, spec in calendar.deadlines(body["year"], _ctx().settings.tz):
-        doc, _, planned = save_deadline(deadline_id, spec)
-        out.append(_deadline_out(doc, planned))
+        doc, _ = _save(deadline_id, spec)
+        out.append(_deadline_out(doc))
     return out
 
 
@@ -152,12 +125,8 @@ def load_calendar(body: dict):
 def list_notifications(query: dict):
     """The notification log, newest first; filter by unit, deadline, kind, status."""
     where = {k: query[k] for k in ("unit", "deadline", "kind", "status") if query.get(k)}
-    coll = Notification._get_collection()
-    total = coll.count_documents(where)
-    cursor = (coll.find(where).sort("created_at", DESCENDING)
-              .skip((query["page"] - 1) * query["per_page"]).limit(query["per_page"]))
-    g.total_count = total
-    return list(cursor)
+    g.total_count, page = _ctx().store.notifications(where, query["page"], query["per_page"])
+    return page
 
 
 @blp.after_request

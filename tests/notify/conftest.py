@@ -1,11 +1,20 @@
+import threading
+
 import pytest
 
-from devkit.apps import make_settings, start
+from devkit.apps import make_settings
 from devkit.receivers import SmtpServer, WebhookReceiver
-from services.notify.app import create_app
-from shared.memory_bus import MemoryBus
+from tests.notify.helpers import start_notify
 
 SECRET = "test-webhook-secret"
+
+
+def quick_to_stop(receiver: WebhookReceiver) -> WebhookReceiver:
+    """Serve with a short poll, so stopping takes milliseconds, not half a second (the
+    receiver's default; worth changing in devkit itself)."""
+    receiver.thread = threading.Thread(
+        target=lambda: receiver.server.serve_forever(poll_interval=0.02), daemon=True)
+    return receiver
 
 
 @pytest.fixture
@@ -17,14 +26,41 @@ def smtp():
 
 @pytest.fixture
 def hook():
-    receiver = WebhookReceiver(SECRET).start()
+    receiver = quick_to_stop(WebhookReceiver(SECRET)).start()
     yield receiver
     receiver.stop()
 
 
-def fast_retries(running):
-    sender = running.app.extensions["notify"].sender
-    sender.initial_delay, sender.max_delay, sender.max_attempts = 0.05, 0.2, 4
+@pytest.fixture
+def webhook_receiver():
+    """Make receivers (fail_first=..., always_fail=...) that are stopped after the test."""
+    made = []
+
+    def make(**options):
+        made.append(quick_to_stop(WebhookReceiver(SECRET, **options)).start())
+        return made[-1]
+
+    yield make
+    for receiver in made:
+        receiver.stop()
+
+
+@pytest.fixture
+def gated(webhook_receiver):
+    """A receiver that holds every request until the test sets `receiver.gate`."""
+    receiver = webhook_receiver()
+    receiver.gate, receiver.entered = threading.Event(), threading.Event()
+    answer = receiver.server.RequestHandlerClass
+
+    class Held(answer):
+        def do_POST(self):
+            receiver.entered.set()
+            receiver.gate.wait(30)
+            super().do_POST()
+
+    receiver.server.RequestHandlerClass = Held
+    yield receiver
+    receiver.gate.set()
 
 
 @pytest.fixture
@@ -34,7 +70,6 @@ def notify_settings(mongo_url, smtp):
 
 @pytest.fixture
 def notify(notify_settings):
-    running = start(create_app, notify_settings, MemoryBus())
-    fast_retries(running)
+    running = start_notify(notify_settings)
     yield running
     running.stop()

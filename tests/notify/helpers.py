@@ -4,9 +4,36 @@ import uuid
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
+from devkit.apps import Running
+from services.notify.app import create_app
 from shared import events as ev
 from shared import topology
+from shared.http import runtime_of
+from shared.memory_bus import MemoryBus
 from shared.messages import OutgoingMessage
+
+TZ = ZoneInfo("Asia/Ho_Chi_Minh")
+
+
+def start_notify(settings, *, background: bool = True) -> Running:
+    """Notify in process on the in-memory bus, with fast retries. Without `background`
+    it serves and keeps its job store but never takes the scheduler's lease: its jobs
+    do not run (a process that is down, as far as the jobs can tell)."""
+    bus = MemoryBus()
+    app = create_app(settings, bus=bus)
+    runtime_of(app).start(background=background)
+    sender = app.extensions["notify"].sender
+    sender.initial_delay, sender.max_delay, sender.max_attempts = 0.05, 0.2, 4
+    return Running(app, bus, settings)
+
+
+def ctx(running):
+    return running.app.extensions["notify"]
+
+
+def run_job(running, func, *args, now):
+    """Run a scheduler job as the scheduler would, at the given `now`."""
+    return ctx(running).scheduler.run(func, *args, now=now)
 
 
 def unit(code, *, emails=(), webhook=None, parent=None, version=1, name=None):
@@ -22,29 +49,48 @@ def official(code, unit_code, name=None):
         "updated_at": datetime.now(UTC)}, source="/test")
 
 
-def rating(official_code, overall, *, unit_code="U1", comment=None, when=None, rid=None):
+def rating(official_code, overall, *, unit_code="U1", comment=None, when=None, rid=None,
+           counter="Q1"):
     rid = rid or uuid.uuid4().hex
     return ev.make_event(ev.RATING_SUBMITTED, {
-        "id": rid, "client_id": str(uuid.uuid4()), "counter": "Q1", "unit": unit_code,
+        "id": rid, "client_id": str(uuid.uuid4()), "counter": counter, "unit": unit_code,
         "official": official_code, "overall": overall, "comment": comment,
         "submitted_at": when or datetime.now(UTC)}, source="/test", id=f"rating-{rid}")
 
 
 def this_year() -> str:
-    return str(datetime.now(ZoneInfo("Asia/Ho_Chi_Minh")).year)
+    return str(datetime.now(TZ).year)
+
+
+def this_quarter() -> str:
+    now = datetime.now(TZ)
+    return f"{now.year}-Q{(now.month - 1) // 3 + 1}"
+
+
+def this_month() -> str:
+    return datetime.now(TZ).strftime("%Y-%m")
 
 
 def score(official_code=None, *, conduct=None, unit_code=None, satisfaction=None,
-          period=None):
-    period = period or this_year()
+          count=30, period=None, computed_at=None):
+    """A score.updated as scoring publishes it: an official's (conduct index) or a
+    unit's (citizen satisfaction over `count` ratings)."""
+    satisfied = None if satisfaction is None else round(count * satisfaction / 100)
+    citizen = {"count": count, "mean": 3.5 if count else None,
+               "satisfaction_rate": satisfaction, "factors": {},
+               "index": None if satisfied is None else round(
+                   100 * (satisfied + 8) / (count + 10), 2)}
     if official_code:
         data = {"scope": "official", "official": official_code, "unit": unit_code,
-                "period": period, "score": {"conduct_index": conduct}}
+                "score": {"citizen": citizen,
+                          "peer": {"count": 0, "criteria": None, "index": None},
+                          "conduct_index": conduct, "band": None}}
     else:
-        data = {"scope": "unit", "official": None, "unit": unit_code, "period": period,
-                "score": {"citizen": {"satisfaction_rate": satisfaction}}}
-    return ev.make_event(ev.SCORE_UPDATED, {**data, "computed_at": datetime.now(UTC)},
-                         source="/test")
+        data = {"scope": "unit", "official": None, "unit": unit_code,
+                "score": {"citizen": citizen}}
+    return ev.make_event(ev.SCORE_UPDATED, {
+        **data, "period": period or this_year(),
+        "computed_at": computed_at or datetime.now(UTC)}, source="/test")
 
 
 def deliver(running, *events):
@@ -58,3 +104,10 @@ def notifications(**where):
     from services.notify.documents import Notification
 
     return list(Notification._get_collection().find(where).sort("created_at", 1))
+
+
+def settled(timeout: float = 10.0) -> None:
+    """Wait until no notification is pending (every delivery has its final status)."""
+    from services.notify.sender import wait_until_settled
+
+    assert wait_until_settled(None, timeout), "notifications still pending"

@@ -1,21 +1,23 @@
-"""Deadlines: reminders at the right time, once; submissions; overdue escalation;
-restarts and a second scheduler; the built-in calendar."""
+"""Deadlines: what a deadline may say, reminders once to each unit not submitted,
+submissions, overdue escalation, the built-in calendar; jobs driven with an explicit now."""
 
 from __future__ import annotations
 
-import threading
-import time
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from devkit.apps import ADMIN, start
-from services.notify import scheduling
-from services.notify.app import create_app
-from shared.memory_bus import MemoryBus
-from tests.conftest import wait_for
-from tests.notify.conftest import SECRET, fast_retries
-from tests.notify.helpers import deliver, notifications, unit
+from devkit.apps import ADMIN, make_settings
+from services.notify.deadlines import send_overdue, send_reminders
+from tests.notify.helpers import (
+    ctx,
+    deliver,
+    notifications,
+    run_job,
+    settled,
+    start_notify,
+    unit,
+)
 
 
 def put(client, deadline_id, body):
@@ -40,18 +42,12 @@ def reminders(smtp):
     return [m for m in smtp.messages if m["Subject"].startswith("[Nhắc hạn]")]
 
 
-def service(running):
-    return running.app.extensions["notify"].service
+def errors_of(r) -> dict:
+    assert r.status_code == 422, r.get_json()
+    return r.get_json()["errors"]
 
 
-def settle(running, timeout=10):
-    from services.notify.documents import Notification
-
-    wait_for(lambda: not Notification._get_collection().count_documents({"status": "pending"}),
-             timeout=timeout, message="notifications settled")
-
-
-def test_deadline_validation(notify):
+def test_deadline_validation(units):
     due = datetime.now(UTC) + timedelta(days=10)
     for bad, field in [({"remind_before": ["7 days"]}, "remind_before"),
                        ({"remind_before": ["-P1D"]}, "remind_before"),
@@ -62,36 +58,91 @@ def test_deadline_validation(notify):
                        ({"title": " \u00a0 "}, "title"),
                        ({"units": ["U1", "U2", "U1"]}, "units"),
                        ({"remind_before": ["P1D", "P1D"]}, "remind_before")]:
-        r = put(notify.client, "d1", {**body(due), **bad})
+        r = put(units.client, "d1", {**body(due), **bad})
         assert r.status_code == 422 and field in r.get_json()["errors"], bad
-    assert put(notify.client, "d1", {**body(due), "title": "  Báo cáo năm "}).status_code == 201
-    assert notify.client.get("/api/v1/deadlines/d1", headers=ADMIN).get_json()[
+    assert put(units.client, "d1", {**body(due), "title": "  Báo cáo năm "}).status_code == 201
+    assert units.client.get("/api/v1/deadlines/d1", headers=ADMIN).get_json()[
         "title"] == "Báo cáo năm"
-    assert put(notify.client, "d1", body(due, remind=("P2D",))).status_code == 200
-    assert notify.client.get("/api/v1/deadlines/d1", headers=ADMIN).get_json()[
+    assert put(units.client, "d1", body(due, remind=("P2D",))).status_code == 200
+    assert units.client.get("/api/v1/deadlines/d1", headers=ADMIN).get_json()[
         "remind_before"] == ["P2D"]
-    assert put(notify.client, "d1", body(due)).status_code == 200
-    assert notify.client.put("/api/v1/deadlines/d1", json=body(due)).status_code == 401
+    assert put(units.client, "d1", body(due)).status_code == 200
+    assert units.client.put("/api/v1/deadlines/d1", json=body(due)).status_code == 401
+
+
+@pytest.mark.parametrize("bad, field", [
+    ({"due_at": "9999-12-31T23:00:00+07:00"}, "due_at"),
+    ({"due_at": "0001-01-01T00:00:00+07:00"}, "due_at"),
+    ({"due_at": "0001-01-01T00:00:00+00:00"}, "due_at"),
+    ({"remind_before": ["P99999999D"]}, "remind_before"),
+    ({"remind_before": ["P9999999999D"]}, "remind_before"),
+    ({"remind_before": ["P99999Y"]}, "remind_before"),
+    ({"remind_before": ["P400D"]}, "remind_before"),
+])
+def test_a_deadline_off_the_calendar_is_refused_and_nothing_is_stored(units, bad, field):
+    due = datetime.now(UTC) + timedelta(days=10)
+    assert field in errors_of(put(units.client, "far", {**body(due), **bad}))
+    assert units.client.get("/api/v1/deadlines/far", headers=ADMIN).status_code == 404
+    assert ctx(units).scheduler.reconcile() == []  # nothing stored, nothing to do
+
+
+def test_reminders_of_equal_length_are_refused(units):
+    due = datetime(2027, 5, 1, 1, 0, tzinfo=UTC)
+    problems = errors_of(put(units.client, "d", body(due, remind=("P7D", "P1W"))))
+    assert problems["remind_before"] == ["'P1W' is the same duration as 'P7D'"]
+    assert errors_of(put(units.client, "d", body(due, remind=("P1D", "PT24H"))))
+    # a month before 1 May is April's 30 days: P1M and P30D are one reminder
+    assert errors_of(put(units.client, "d", body(due, remind=("P1M", "P30D"))))
+    assert put(units.client, "d", body(due, remind=("P1M", "P7D", "PT12H"))).status_code == 201
+
+
+def test_deadline_units_must_be_units_notify_knows(units):
+    due = datetime.now(UTC) + timedelta(days=10)
+    problem = put(units.client, "d", body(due, units=("U1", "U9", "u2"))).get_json()
+    assert problem["status"] == 422 and problem["type"].endswith("unknown-unit")
+    [message] = problem["errors"]["units"]
+    assert "'U9'" in message and "'u2' (did you mean 'U2'?)" in message
+    assert "'U1'" not in message  # known: not named
+    problem = put(units.client, "d", body(due, escalate_to="tinh")).get_json()
+    assert "did you mean 'TINH'?" in problem["errors"]["escalate_to"][0]
+    assert units.client.get("/api/v1/deadlines/d", headers=ADMIN).status_code == 404
+    # a unit whose directory record arrives later is accepted from then on
+    deliver(units, unit("U9", emails=["u9@example.vn"]))
+    r = put(units.client, "d", body(due, units=("U1", "U9"), escalate_to="TINH"))
+    assert r.status_code == 201
+    assert put(units.client, "all", body(due, units=("*",))).status_code == 201
 
 
 def test_reminder_goes_once_to_every_channel_of_each_unit_not_submitted(units, smtp, hook):
     due = datetime.now(UTC) + timedelta(days=3)
     put(units.client, "bc-2026", body(due, units=("U1", "U2"), remind=("P2D",)))
     units.client.post("/api/v1/deadlines/bc-2026/submissions/U2", headers=ADMIN)
-    svc = service(units)
-    created = svc.send_reminders("bc-2026", "P2D", now=due - timedelta(days=2))
-    assert svc.send_reminders("bc-2026", "P2D", now=due - timedelta(days=2)) == []
+    at = due - timedelta(days=2)
+    created = run_job(units, send_reminders, "bc-2026", "P2D", now=at)
+    assert run_job(units, send_reminders, "bc-2026", "P2D", now=at) == []
     assert sorted(c.rsplit("|", 1)[1] for c in created) == ["email", "webhook"]
-    settle(units)
+    settled()
     [mail] = smtp.messages
     assert mail["To"] == "u1@example.vn, vanthu@example.vn"
     assert "Nhắc hạn" in mail["Subject"] and "Báo cáo kết quả thi đua" in mail["Subject"]
-    assert mail.get_body(("plain",)).get_content().startswith("Kính gửi Đơn vị U1")
+    text = mail.get_body(("plain",)).get_content()
+    assert text.startswith("Kính gửi Đơn vị U1") and "(còn 2 ngày)" in text
     assert "<html" in mail.get_body(("html",)).get_content()
     [payload] = hook.received
     assert payload["kind"] == "deadline.reminder" and payload["unit"] == "U1"
     assert payload["data"]["deadline"] == "bc-2026" and hook.bad_signatures == 0
     assert [n["status"] for n in notifications()] == ["sent", "sent"]
+
+
+def test_get_shows_the_reminders_the_last_save_planned(units):
+    due = (datetime.now(UTC) + timedelta(days=10)).replace(microsecond=0)
+    r = put(units.client, "d", body(due, remind=("P20D", "P3D", "P1D")))
+    planned = [(due - timedelta(days=d)).isoformat() for d in (3, 1)]
+    assert r.get_json()["reminders_at"] == planned  # P20D was past already: not planned
+    got = units.client.get("/api/v1/deadlines/d", headers=ADMIN).get_json()
+    assert got["reminders_at"] == planned
+    listed = units.client.get("/api/v1/deadlines", headers=ADMIN).get_json()
+    assert [d["reminders_at"] for d in listed] == [planned]
 
 
 def test_submission_is_for_a_unit_the_deadline_names(units):
@@ -115,165 +166,75 @@ def test_submission_is_for_a_unit_the_deadline_names(units):
         "submitted"] == ["U1"]
 
 
-def test_reminder_after_the_deadline_is_not_sent(units):
-    due = datetime.now(UTC) + timedelta(days=1)
-    put(units.client, "d", body(due))
-    assert service(units).send_reminders("d", "P1D", now=due + timedelta(minutes=1)) == []
-
-
-def test_real_time_reminder_a_few_seconds_away(units, smtp):
-    due = datetime.now(UTC) + timedelta(seconds=5)
-    r = put(units.client, "soon", body(due, remind=("PT3S",)))
-    assert r.status_code == 201 and len(r.get_json()["reminders_at"]) == 1
-    wait_for(lambda: reminders(smtp), timeout=15, message="the reminder email")
-    time.sleep(1)
-    assert len(reminders(smtp)) == 1
-    # the SMTP server has the email a moment before the sender records it as sent
-    [record] = wait_for(lambda: notifications(kind="deadline.reminder", channel="email",
-                                              status="sent"), message="the record")
-    assert record["sent_at"] >= due - timedelta(seconds=3.5)
-
-
-def test_submitted_unit_is_not_reminded_in_real_time(units, smtp):
-    due = datetime.now(UTC) + timedelta(seconds=4)
-    put(units.client, "soon", body(due, units=("U1", "U2"), remind=("PT2S",)))
+def test_a_submitted_unit_is_not_reminded(units, smtp):
+    due = datetime.now(UTC) + timedelta(days=3)
+    put(units.client, "soon", body(due, units=("U1", "U2"), remind=("P2D",)))
     units.client.post("/api/v1/deadlines/soon/submissions/U1", headers=ADMIN)
-    wait_for(lambda: reminders(smtp), timeout=15)
-    time.sleep(1)
+    created = run_job(units, send_reminders, "soon", "P2D", now=due - timedelta(days=2))
+    assert {c.split("|")[2] for c in created} == {"U2"}
+    settled()
     assert [m["To"] for m in reminders(smtp)] == ["u2@example.vn"]
 
 
+def test_reminder_after_the_deadline_is_not_sent(units):
+    due = datetime.now(UTC) + timedelta(days=1)
+    put(units.client, "d", body(due))
+    assert run_job(units, send_reminders, "d", "P1D", now=due + timedelta(minutes=1)) == []
+
+
 def test_delete_cancels_the_reminders(units, smtp):
-    due = datetime.now(UTC) + timedelta(seconds=4)
-    put(units.client, "gone", body(due, remind=("PT2S",)))
+    due = datetime.now(UTC) + timedelta(days=4)
+    put(units.client, "gone", body(due, remind=("P2D",)))
+    assert [j for j in ctx(units).scheduler.jobs() if "gone" in j["id"]]
     assert units.client.delete("/api/v1/deadlines/gone", headers=ADMIN).status_code == 204
     assert units.client.get("/api/v1/deadlines/gone", headers=ADMIN).status_code == 404
-    assert not [j for j in units.app.extensions["notify"].scheduler.jobs()
-                if "gone" in j["id"]]
-    time.sleep(3)
-    assert smtp.messages == []
+    assert not [j for j in ctx(units).scheduler.jobs() if "gone" in j["id"]]
+    # a job run that was already under way finds the deadline gone
+    assert run_job(units, send_reminders, "gone", "P2D", now=due - timedelta(days=2)) == []
+    assert run_job(units, send_overdue, "gone", now=due + timedelta(days=1)) == []
+    assert ctx(units).scheduler.reconcile() == []
+    assert notifications() == []
 
 
 def test_overdue_goes_daily_to_the_unit_and_its_escalation(units, smtp):
     due = datetime.now(UTC) - timedelta(hours=30)
     put(units.client, "late", body(due, units=("U1", "U2")))
     units.client.post("/api/v1/deadlines/late/submissions/U2", headers=ADMIN)
-    svc = service(units)
     now = datetime.now(UTC)
-    first = svc.send_overdue("late", now=now)
-    assert svc.send_overdue("late", now=now + timedelta(minutes=5)) == []  # same day
+    first = run_job(units, send_overdue, "late", now=now)
+    assert run_job(units, send_overdue, "late", now=now + timedelta(minutes=5)) == []  # same day
     assert {(n["unit"], n.get("to_unit")) for n in notifications(kind="deadline.overdue")} == {
         ("U1", "U1"), ("U1", "TINH")}
     assert len(first) == 3  # U1 by email and webhook, the province by email
-    tomorrow = svc.send_overdue("late", now=now + timedelta(days=1))
+    tomorrow = run_job(units, send_overdue, "late", now=now + timedelta(days=1))
     assert len(tomorrow) == 3
-    settle(units)
+    settled()
     escalation = [m for m in smtp.messages if m["To"] == "tinh@example.vn"]
     assert len(escalation) == 2 and "Đơn vị U1" in escalation[0]["Subject"]
 
 
-def test_a_reminder_due_while_notify_was_down_is_sent_once_after_the_restart(
-        notify_settings, smtp):
-    running = start(create_app, notify_settings, MemoryBus())
-    deliver(running, unit("U1", emails=["u1@example.vn"]))
-    due = datetime.now(UTC) + timedelta(seconds=5)
-    put(running.client, "gap", body(due, remind=("PT3S",)))
-    running.stop()  # down across the reminder's time
-    time.sleep(3)
-    assert smtp.messages == []
-    again = start(create_app, notify_settings, MemoryBus())  # same database: jobs kept
-    fast_retries(again)
-    try:
-        wait_for(lambda: reminders(smtp), timeout=15, message="the missed reminder")
-        time.sleep(2)
-        assert len(reminders(smtp)) == 1
-    finally:
-        again.stop()
+def test_one_broken_unit_record_stops_neither_reminders_nor_overdue_notices(units, smtp):
+    """A record planted straight in the database (emails not a list): its unit fails,
+    every other unit is still reminded and told it is overdue."""
+    from services.notify.documents import UnitContact
+
+    UnitContact._get_collection().insert_one({"_id": "BAD", "name": "x", "emails": 5,
+                                              "version": 1})
+    due = datetime.now(UTC) + timedelta(days=2)
+    put(units.client, "all", body(due, units=("*",)))
+    created = run_job(units, send_reminders, "all", "P1D", now=due - timedelta(days=1))
+    assert {c.split("|")[2] for c in created} == {"TINH", "U1", "U2"}
+    # not every unit could be reminded: the reconcile tries that reminder again
+    assert "P1D" not in ctx(units).store.deadline("all").get("reminders_done", [])
+    created = run_job(units, send_overdue, "all", now=due + timedelta(hours=1))
+    assert {c.split("|")[2] for c in created} == {"TINH", "U1", "U2"}
 
 
-def test_notify_killed_after_its_job_left_the_store_still_reminds_once(
-        notify_settings, smtp, monkeypatch):
-    """The worst moment to die: APScheduler has taken the one-off reminder job out of its
-    store and handed it to a thread, and nothing is claimed yet. The next scheduler to take
-    the lease finds the reminder due, not done and without a job, and sends it, once."""
-    from services.notify.documents import Lease
-    from services.notify.service import NotifyService
-
-    first = start(create_app, notify_settings, MemoryBus())
-    deliver(first, unit("U1", emails=["u1@example.vn"]))
-    entered, release = threading.Event(), threading.Event()
-
-    def dies(self, deadline_id, offset, now=None):
-        entered.set()
-        release.wait(30)
-        raise RuntimeError("killed: nothing after this point runs")
-
-    monkeypatch.setattr(NotifyService, "send_reminders", dies)
-    due = datetime.now(UTC) + timedelta(seconds=6)
-    assert put(first.client, "crash", body(due, remind=("PT4S",))).status_code == 201
-    dead = first.app.extensions["notify"].scheduler
-    try:
-        wait_for(entered.is_set, timeout=15, message="the reminder job started")
-        assert dead.scheduler.get_job("reminder:crash:PT4S") is None  # out of the store
-        # SIGKILL: the process stops acting and releases nothing; its lease runs out
-        dead._stopping.set()
-        dead._thread.join(5)  # its lease loop has stopped: it renews nothing any more
-        dead.scheduler.shutdown(wait=False)
-        Lease._get_collection().update_one(
-            {}, {"$set": {"expires_at": datetime.now(UTC) - timedelta(seconds=1)}})
-        monkeypatch.undo()
-        assert smtp.messages == []
-        again = start(create_app, notify_settings, MemoryBus())
-        fast_retries(again)
-        try:
-            wait_for(lambda: reminders(smtp), timeout=15, message="the reminder after the crash")
-            time.sleep(1.5)
-            assert len(reminders(smtp)) == 1
-            assert again.app.extensions["notify"].scheduler.reconcile() == []  # nothing left
-            time.sleep(1)
-            assert len(reminders(smtp)) == 1
-        finally:
-            again.stop()
-    finally:
-        release.set()
-        first.stop()
-
-
-def test_reconcile_schedules_again_what_a_crash_after_saving_left_unscheduled(units):
-    """Killed between saving a deadline and adding its jobs: the reconcile adds them, at
-    their planned times, and leaves alone reminders that were already past at the save."""
-    due = (datetime.now(UTC) + timedelta(days=10)).replace(microsecond=0)
-    assert put(units.client, "late-jobs", body(due, remind=("P3D", "P20D"))).status_code == 201
-    sched = units.app.extensions["notify"].scheduler
-    for job_id in ("reminder:late-jobs:P3D", "overdue:late-jobs"):
-        sched.scheduler.remove_job(job_id)
-    touched = sched.reconcile()
-    assert sorted(touched) == ["overdue:late-jobs", "reminder:late-jobs:P3D"]
-    assert sched.scheduler.get_job("reminder:late-jobs:P3D").next_run_time == due - timedelta(
-        days=3)
-    assert sched.scheduler.get_job("reminder:late-jobs:P20D") is None  # past when saved
-    assert sched.reconcile() == []
-
-
-def test_two_schedulers_at_once_send_once(units, smtp):
-    from mongoengine.connection import get_db
-
-    from services.notify.documents import ALIAS
-
-    ctx = units.app.extensions["notify"]
-    second = scheduling.Scheduler(get_db(ALIAS).client, get_db(ALIAS).name)
-    second.start()
-    try:
-        wait_for(lambda: ctx.scheduler.active or second.active, timeout=5)
-        time.sleep(1.5)
-        assert [ctx.scheduler.active, second.active].count(True) == 1
-        due = datetime.now(UTC) + timedelta(seconds=4)
-        put(units.client, "twice", body(due, remind=("PT2S",)))
-        wait_for(lambda: reminders(smtp), timeout=15)
-        time.sleep(2)
-        assert len(reminders(smtp)) == 1
-    finally:
-        second.stop()
+def test_units_star_means_every_known_unit(units):
+    due = datetime.now(UTC) + timedelta(days=2)
+    put(units.client, "all", body(due, units=("*",)))
+    created = run_job(units, send_reminders, "all", "P1D", now=due - timedelta(days=1))
+    assert {c.split("|")[2] for c in created} == {"TINH", "U1", "U2"}
 
 
 def test_builtin_calendar(notify):
@@ -290,22 +251,9 @@ def test_builtin_calendar(notify):
                               headers=ADMIN).status_code == 422
 
 
-def test_units_star_means_every_known_unit(units):
-    due = datetime.now(UTC) + timedelta(days=2)
-    put(units.client, "all", body(due, units=("*",)))
-    created = service(units).send_reminders("all", "P1D", now=due - timedelta(days=1))
-    assert {c.split("|")[2] for c in created} == {"TINH", "U1", "U2"}
-
-
-def test_webhook_secret_is_the_settings_one(notify):
-    assert notify.settings.webhook_secret == SECRET
-
-
 def test_calendar_loaded_at_start_when_asked(mongo_url, smtp):
-    from devkit.apps import make_settings
-
     settings = make_settings("notify", mongo_url, smtp_url=smtp.url, load_calendar=True)
-    running = start(create_app, settings, MemoryBus())
+    running = start_notify(settings)
     try:
         ids = [d["id"] for d in running.client.get("/api/v1/deadlines", headers=ADMIN).get_json()]
         year = datetime.now(settings.tz).year

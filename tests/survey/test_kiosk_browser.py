@@ -2,44 +2,13 @@
 
 from __future__ import annotations
 
-import threading
-
 import pytest
-from werkzeug.serving import make_server
 
-from devkit.apps import make_settings, seed_directory, start
-from services.survey.app import create_app
 from services.survey.documents import Rating
-from shared.memory_bus import MemoryBus
+from services.survey.kiosk import KIOSK_RESET_SECONDS
 from tests.conftest import wait_for
 
-CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-        "--disable-background-networking", "--disable-component-update", "--disable-sync"]
-
 pytestmark = pytest.mark.slow
-
-
-@pytest.fixture
-def served(mongo_url):
-    running = start(create_app, make_settings("survey", mongo_url), MemoryBus())
-    token = seed_directory(running.client)
-    server = make_server("127.0.0.1", 0, running.app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}", token
-    server.shutdown()
-    running.stop()
-
-
-@pytest.fixture
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        yield b
-        b.close()
 
 
 def ratings():
@@ -47,7 +16,7 @@ def ratings():
 
 
 def test_citizen_rates_an_official_on_a_phone(served, browser):
-    base, token = served
+    base, token = served.base, served.token
     page = browser.new_page(viewport={"width": 360, "height": 740})
     page.goto(f"{base}/k/{token}")
     assert page.locator("html").get_attribute("lang") == "vi"
@@ -63,7 +32,7 @@ def test_citizen_rates_an_official_on_a_phone(served, browser):
 
 
 def test_missing_overall_is_announced_not_sent(served, browser):
-    base, token = served
+    base, token = served.base, served.token
     page = browser.new_page(viewport={"width": 360, "height": 740})
     page.goto(f"{base}/k/{token}?lang=en")
     page.get_by_role("button", name="Send rating").click()
@@ -73,9 +42,12 @@ def test_missing_overall_is_announced_not_sent(served, browser):
 
 
 def test_kiosk_offline_queues_and_sends_once_when_back(served, browser):
-    base, token = served
+    base, token = served.base, served.token
     context = browser.new_context(viewport={"width": 800, "height": 1280})
     page = context.new_page()
+    # the page's own clock, moved on by the test: the kiosk's reset after
+    # KIOSK_RESET_SECONDS is checked without waiting for it
+    page.clock.install()
     page.goto(f"{base}/k/{token}?kiosk=1")
     context.set_offline(True)
     page.get_by_role("radio", name="Rất không hài lòng").check()
@@ -83,7 +55,10 @@ def test_kiosk_offline_queues_and_sends_once_when_back(served, browser):
     page.get_by_role("heading", name="Cảm ơn bạn đã đánh giá!").wait_for()
     assert "sẽ tự động gửi khi có mạng" in page.locator("#thanks-text").inner_text()
     # the page resets itself for the next citizen, the rating still waiting on the device
-    page.locator("#rating-form").wait_for(state="visible", timeout=15000)
+    page.clock.run_for((KIOSK_RESET_SECONDS - 1) * 1000)
+    assert page.locator("#rating-form").is_hidden()
+    page.clock.run_for(1000)
+    page.locator("#rating-form").wait_for(state="visible")
     assert page.locator("#pending-count").inner_text() == "1"
     assert ratings() == []
 
@@ -91,8 +66,12 @@ def test_kiosk_offline_queues_and_sends_once_when_back(served, browser):
     docs = wait_for(ratings, timeout=20, message="the queued rating arrives")
     assert [d["overall"] for d in docs] == [1]
     wait_for(lambda: page.locator("#pending").is_hidden(), timeout=10)
-    # a reload (which flushes again) does not send it a second time
+    # a reload (which flushes again) does not send it a second time: nothing is queued
+    # on the device any more, and loading the page sends nothing
+    sent = []
+    page.on("request", lambda r: sent.append(r.url) if "/api/v1/ratings" in r.url else None)
     page.reload()
-    page.wait_for_timeout(1000)
-    assert len(ratings()) == 1
+    assert page.evaluate("k => JSON.parse(localStorage.getItem(k) || '[]').length",
+                         f"congso.pending.{token}") == 0
+    assert sent == [] and len(ratings()) == 1
     context.close()
