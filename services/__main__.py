@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+import threading
+import time
 
 from flask import Flask
 
@@ -19,8 +21,19 @@ def _seed(app: Flask, settings: Settings) -> None:
     if not db_ready.wait(30):
         logger.error("survey database not ready: demo data not seeded")
         return
-    counter = demo.seed(app)
+    counter = demo.seed_directory(app)
     print(demo.banner(settings, counter), flush=True)
+    # The year of history takes a few seconds more; the server answers meanwhile.
+    threading.Thread(target=_seed_history, args=(app,), name="demo-history",
+                     daemon=True).start()
+
+
+def _seed_history(app: Flask) -> None:
+    started = time.perf_counter()
+    seeded = demo.seed_history(app)
+    logger.info("demo history written: %d ratings and %d peer reviews in %.1f s; scoring "
+                "and notify receive them through the outbox", seeded.ratings, seeded.reviews,
+                time.perf_counter() - started)
 
 
 if __name__ == "__main__":
