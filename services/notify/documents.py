@@ -7,6 +7,7 @@ from mongoengine import (
     DateTimeField,
     DictField,
     Document,
+    FloatField,
     IntField,
     ListField,
     StringField,
@@ -92,6 +93,7 @@ class AlertState(Document):
     id = StringField(primary_key=True)  # "<subject>|<period>"
     below = BooleanField(default=False)
     crossings = IntField(default=0)  # falls below so far: the n-th one is alerted once
+    value = FloatField()  # the newest figure judged
     at = DateTimeField()  # computed_at of the newest score judged: an older one is ignored
     meta = {"db_alias": ALIAS, "collection": "alert_states"}
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from pymongo import DESCENDING, ReturnDocument
 from pymongo.errors import DuplicateKeyError
@@ -263,7 +263,3 @@ class NotifyStore:
 
     def release_lease(self, name: str, holder: str) -> None:
         Lease._get_collection().delete_one({"_id": name, "holder": holder})
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)
