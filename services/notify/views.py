@@ -32,11 +32,15 @@ def _deadline_out(doc: dict) -> dict:
     return {**doc, "reminders_at": planned(doc), "submitted": _ctx().store.submitted(doc["_id"])}
 
 
+def _unknown(deadline_id: str) -> NotFound:
+    return NotFound(f"No deadline {deadline_id!r}.", slug="unknown-deadline")
+
+
 def _live_deadline(deadline_id: str) -> dict:
     """The deadline, unless unknown or deleted (then a 404)."""
     doc = _ctx().store.deadline(deadline_id)
     if doc is None:
-        raise NotFound(f"No deadline {deadline_id!r}.", slug="unknown-deadline")
+        raise _unknown(deadline_id)
     return doc
 
 
@@ -82,7 +86,7 @@ def get_deadline(deadline_id: str):
 def delete_deadline(deadline_id: str):
     """Delete a deadline and cancel its reminders."""
     if not _ctx().store.delete_deadline(deadline_id):
-        raise NotFound(f"No deadline {deadline_id!r}.", slug="unknown-deadline")
+        raise _unknown(deadline_id)
     _ctx().scheduler.cancel_deadline(deadline_id)
 
 
