@@ -1,7 +1,8 @@
 """Faults under a steady rating load, three services as OS processes over the real broker:
-RabbitMQ unreachable for 30 s, then scoring killed (SIGKILL) and rebuilt. Every rating
-accepted is counted, exactly once, and every official with a low rating gets exactly one
-alert (the later ones fold into the next hour's)."""
+RabbitMQ unreachable while survey accepts 200 ratings (10 s at 20 ratings/s), then
+scoring killed (SIGKILL) and rebuilt. Every rating accepted is counted, exactly once, and
+every official with a low rating gets exactly one alert (the later ones fold into the
+next hour's). Each phase waits for what it needs, not for a fixed time."""
 
 from __future__ import annotations
 
@@ -11,7 +12,6 @@ import subprocess
 import sys
 import tempfile
 import threading
-import time
 import uuid
 from datetime import UTC, datetime
 from urllib.parse import urlsplit, urlunsplit
@@ -19,14 +19,18 @@ from urllib.parse import urlsplit, urlunsplit
 import pytest
 import requests
 
+from devkit import rabbit
 from devkit.apps import ADMIN, ADMIN_TOKEN
 from devkit.procs import ServiceProcess, free_port
 from devkit.receivers import SmtpServer
 from devkit.tcpproxy import TcpProxy
+from shared import topology
 from tests.conftest import wait_for
 
 pytestmark = [pytest.mark.rabbitmq, pytest.mark.slow]
 OFFICIALS = ["A", "B", "C", "D"]
+PER_SECOND = 20
+DURING_OUTAGE = 200  # ratings survey accepts while RabbitMQ is away: 10 s of load
 
 
 class Load(threading.Thread):
@@ -40,6 +44,7 @@ class Load(threading.Thread):
         self.refused = 0
         self.stopping = threading.Event()
         self.session = requests.Session()
+        self.total = 0  # accepted so far, read by the test while this runs
 
     def run(self):
         rng = random.Random(7)
@@ -50,6 +55,7 @@ class Load(threading.Thread):
                 "overall": overall, "client_id": str(uuid.uuid4())})
             if r.status_code == 201:
                 self.accepted[official] += 1
+                self.total += 1
                 if overall <= 2:
                     self.low.add(official)
             else:
@@ -69,6 +75,21 @@ def counts(base: str) -> dict[str, int] | None:
     if r.status_code != 200:
         return None
     return {o["official"]: o["citizen"]["count"] for o in r.json()["officials"]}
+
+
+def counted(base: str) -> int:
+    return sum((counts(base) or {}).values())
+
+
+def inflight(base: str) -> int:
+    return requests.get(f"{base}/api/v1/scoring/status", headers=ADMIN,
+                        timeout=10).json()["inflight"]
+
+
+def settled(url: str, queue: str, inflight=lambda: 0) -> bool:
+    """Nothing waits in `queue` and nothing is in hand, twice in a row (a message between
+    the broker and the consumer is in neither count)."""
+    return all(rabbit.queue_depth(url, queue) == 0 and inflight() == 0 for _ in range(2))
 
 
 def test_broker_outage_and_scoring_crash_under_load_lose_and_double_nothing(fresh_rabbit_url):
@@ -93,16 +114,18 @@ def test_broker_outage_and_scoring_crash_under_load_lose_and_double_nothing(fres
                          headers=ADMIN, timeout=5)
         token = requests.put(f"{s}/counters/Q", headers=ADMIN, timeout=5, json={
             "unit": "U1", "label": "Q", "officials": OFFICIALS}).json()["token"]
-        load = Load(survey.base, token, per_second=20)
+        load = Load(survey.base, token, per_second=PER_SECOND)
         load.start()
-        time.sleep(3)
+        wait_for(lambda: counted(scoring.base) > 0, timeout=30, message="ratings scored")
 
-        proxy.cut()  # RabbitMQ unreachable for 30 s
-        during = sum(load.accepted.values())
-        time.sleep(30)
-        assert sum(load.accepted.values()) > during + 400  # survey kept accepting
+        proxy.cut()  # RabbitMQ unreachable while survey accepts DURING_OUTAGE ratings
+        during = load.total
+        wait_for(lambda: load.total >= during + DURING_OUTAGE, timeout=60,
+                 message="survey accepting ratings while the broker is away")
         proxy.restore()
-        time.sleep(3)
+        # the outage's backlog reaches scoring again
+        wait_for(lambda: counted(scoring.base) > during, timeout=60,
+                 message="ratings of the outage scored")
 
         scoring.kill()  # mid-load: its in-memory database dies with it
         scoring = ServiceProcess("services.scoring", env, free_port())
@@ -120,7 +143,8 @@ def test_broker_outage_and_scoring_crash_under_load_lose_and_double_nothing(fres
                 code = rebuild.wait()
             out.seek(0)
             assert code == 0, out.read()[-4000:] + scoring.output()[-4000:]
-        time.sleep(3)
+        rebuilt = load.total  # and ratings keep coming to the rebuilt scoring
+        wait_for(lambda: load.total >= rebuilt + PER_SECOND, timeout=30)
         load.stopping.set()
         load.join(20)
 
@@ -128,7 +152,10 @@ def test_broker_outage_and_scoring_crash_under_load_lose_and_double_nothing(fres
         assert load.refused == 0
         wait_for(lambda: counts(scoring.base) == expected, timeout=60,
                  message=f"scores equal to the accepted ratings {expected}")
-        time.sleep(2)  # nothing more arrives late: no rating counted twice
+        # nothing more arrives late: whatever was still on its way is settled, and no
+        # rating counted twice
+        wait_for(lambda: settled(fresh_rabbit_url, topology.queue_for("scoring").name,
+                                 lambda: inflight(scoring.base)), timeout=30)
         assert counts(scoring.base) == expected
 
         # notify: one rating alert per official rated 1 or 2, through the outage and all
@@ -140,7 +167,8 @@ def test_broker_outage_and_scoring_crash_under_load_lose_and_double_nothing(fres
         wait_for(lambda: (a := alerts()) is not None and len(a) == len(load.low)
                  and all(n["status"] == "sent" for n in a), timeout=30,
                  message=f"one alert for each of {sorted(load.low)}")
-        time.sleep(2)
+        wait_for(lambda: settled(fresh_rabbit_url, topology.queue_for("notify").name),
+                 timeout=30, message="notify has every event")
         assert len(alerts()) == len(load.low) > 0
         subjects = [m["Subject"] for m in smtp.messages if "Người dân" in m["Subject"]]
         assert len(subjects) == len(load.low)

@@ -9,6 +9,7 @@ import pytest
 import requests
 
 from devkit.apps import ADMIN, ADMIN_TOKEN
+from devkit.metrics import sample_total
 from devkit.procs import ServiceProcess, free_port, start_ready
 from tests.conftest import wait_for
 
@@ -18,21 +19,52 @@ def read_score(base: str, official: str, headers: dict) -> dict | None:
     return r.json() if r.status_code == 200 else None
 
 
+SCORING_GETS = ("rating.submitted", "peer_review.submitted", "directory.unit.upserted",
+                "directory.official.upserted")
+
+
+def scoring_has_everything(base: str, ratings: int, reviews: int) -> bool:
+    """Survey has published its `ratings` and `reviews` (and the directory) and scoring
+    has settled every one of those events (the demo writes its history in the background)."""
+    text = requests.get(f"{base}/metrics", timeout=5).text
+    published = {t: sample_total(text, "congso_events_published_total", type=t)
+                 for t in SCORING_GETS}
+    acked = sample_total(text, "congso_events_consumed_total", queue="congso.scoring",
+                         outcome="ack")
+    return (published["rating.submitted"] >= ratings
+            and published["peer_review.submitted"] >= reviews
+            and acked >= sum(published.values()))
+
+
 def test_all_in_one_process_on_the_memory_bus():
+    """The README's demo: rate CB001 at the demo counter, read the score back."""
     proc = ServiceProcess("services", {}, free_port())
     try:
         proc.wait_ready()
         token = wait_for(lambda: re.search(r"admin token\s+(\S+)", proc.output()), timeout=20,
                          message="the admin token in the banner").group(1)
         headers = {"Authorization": f"Bearer {token}"}
+        history = wait_for(lambda: re.search(r"demo history written: (\d+) ratings and "
+                                             r"(\d+) peer reviews", proc.output()),
+                           timeout=60, message="the demo's history")
+        ratings, reviews = (int(n) for n in history.groups())
+        assert ratings > 0
+        wait_for(lambda: scoring_has_everything(proc.base, ratings, reviews), timeout=60,
+                 message="scoring has the demo's history")
+        before = read_score(proc.base, "CB001", headers)
+        assert before["full_name"] == "Nguyễn Thị Lan"
+        n = before["citizen"]["count"]
+
         r = requests.post(f"{proc.base}/api/v1/ratings", timeout=5, json={
             "counter_token": "demo-quay-1.F0dGla9eZm07Gumn", "official": "CB001", "overall": 5,
             "client_id": str(uuid.uuid4())})
         assert r.status_code == 201, r.text
         score = wait_for(lambda: (s := read_score(proc.base, "CB001", headers))
-                         and s["citizen"]["count"] == 1 and s, message="score")
-        assert score["citizen"]["index"] == 81.82
-        assert score["full_name"] == "Nguyễn Thị Lan"
+                         and s["citizen"]["count"] == n + 1 and s, message="score")
+        mean = (before["citizen"]["mean"] or 0) * n / (n + 1) + 5 / (n + 1)
+        assert score["citizen"]["mean"] == pytest.approx(mean, abs=0.01)
+        wait_for(lambda: scoring_has_everything(proc.base, ratings + 1, reviews))
+        assert read_score(proc.base, "CB001", headers)["citizen"]["count"] == n + 1  # once
     finally:
         assert proc.stop() == 0, proc.output()
 
