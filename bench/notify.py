@@ -96,11 +96,14 @@ def _start_notify(url: str, smtp_url: str):
 def send_reminders_now(app, due: datetime) -> int:
     """Run the deadline's reminder one day before `due` at once; return the sends created.
 
-    The one place the bench uses notify's internal API (its service object): the
-    scheduler would only run the reminder at its time, and the bench cannot wait a day.
+    The one place the bench uses notify's internal API (its scheduler's `run`, which
+    gives a job its dependencies): the scheduler would only run the reminder at its
+    time, and the bench cannot wait a day.
     """
-    created = app.extensions["notify"].service.send_reminders(
-        DEADLINE, OFFSET, now=due - timedelta(days=1))
+    from services.notify.deadlines import send_reminders
+
+    created = app.extensions["notify"].scheduler.run(
+        send_reminders, DEADLINE, OFFSET, now=due - timedelta(days=1))
     return len(created)
 
 

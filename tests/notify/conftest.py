@@ -9,14 +9,6 @@ from tests.notify.helpers import start_notify
 SECRET = "test-webhook-secret"
 
 
-def quick_to_stop(receiver: WebhookReceiver) -> WebhookReceiver:
-    """Serve with a short poll, so stopping takes milliseconds, not half a second (the
-    receiver's default; worth changing in devkit itself)."""
-    receiver.thread = threading.Thread(
-        target=lambda: receiver.server.serve_forever(poll_interval=0.02), daemon=True)
-    return receiver
-
-
 @pytest.fixture
 def smtp():
     server = SmtpServer().start()
@@ -26,7 +18,7 @@ def smtp():
 
 @pytest.fixture
 def hook():
-    receiver = quick_to_stop(WebhookReceiver(SECRET)).start()
+    receiver = WebhookReceiver(SECRET).start()
     yield receiver
     receiver.stop()
 
@@ -37,7 +29,7 @@ def webhook_receiver():
     made = []
 
     def make(**options):
-        made.append(quick_to_stop(WebhookReceiver(SECRET, **options)).start())
+        made.append(WebhookReceiver(SECRET, **options).start())
         return made[-1]
 
     yield make
