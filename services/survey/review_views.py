@@ -16,6 +16,7 @@ from services.survey.schemas import (
 )
 from services.survey.store import reviews as review_store
 from shared.auth import SECURITY, require
+from shared.http import check_code
 
 blp = Blueprint("peer_reviews", __name__, url_prefix="/api/v1",
                 description="Anonymous yearly peer reviews among colleagues of a unit")
@@ -53,6 +54,7 @@ def get_assignments(period: str):
 @blp.doc(security=SECURITY)
 def get_own_review(period: str, reviewee: str):
     """The calling official's own review of a colleague (to edit it)."""
+    check_code(reviewee, "reviewee")
     return reviews.own_review(domain.year_period(period), g.principal.subject, reviewee,
                               _key())
 
@@ -67,6 +69,7 @@ def get_own_review(period: str, reviewee: str):
 @blp.doc(security=SECURITY)
 def put_review(body: dict, period: str, reviewee: str):
     """Review a colleague on the five criteria of Decision 733 (1-5 each)."""
+    check_code(reviewee, "reviewee")
     ctx = context()
     record, created = reviews.submit_review(
         domain.year_period(period), g.principal.subject, reviewee, body, key=_key(),

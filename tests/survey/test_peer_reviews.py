@@ -163,3 +163,9 @@ def test_years_out_of_range_are_422_not_500(client, people, period):
 
 def test_the_last_year_allowed_has_a_window(client, people):
     assert review(client, people["A"], "B", period="2999").status_code == 409
+
+
+def test_a_reviewee_that_is_not_a_code_is_422_like_every_code_in_a_path(client, people):
+    for r in (review(client, people["A"], "bad code"),
+              client.get(f"/api/v1/peer-reviews/{YEAR}/bad%20code", headers=people["A"])):
+        assert r.status_code == 422 and list(r.get_json()["errors"]) == ["reviewee"]
