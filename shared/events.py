@@ -55,6 +55,9 @@ class RatingSubmitted(Lenient):
     id = fields.String(required=True, validate=validate.Length(1, 64))
     client_id = fields.UUID(required=True)
     counter = Code(required=True)
+    # the counter's label when rated ("Quầy 1 - Tư pháp"), for alerts that name the counter
+    counter_label = fields.String(load_default=None, allow_none=True,
+                                  validate=validate.Length(max=300))
     unit = Code(required=True)
     official = Code(load_default=None, allow_none=True)
     overall = StrictInteger(required=True, validate=SCORE_1_5)

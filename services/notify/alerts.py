@@ -36,7 +36,8 @@ def alert_low_rating(data: dict, *, store: NotifyStore, sender: Sender, schedule
     official = data.get("official")
     unit = (store.official(official) or {}).get("unit", data["unit"])
     subject = domain.rating_alert_subject(official, data["counter"])
-    summary = {"id": data["id"], "counter": data["counter"], "overall": data["overall"],
+    summary = {"id": data["id"], "counter": data["counter"],
+               "counter_label": data.get("counter_label"), "overall": data["overall"],
                "comment": data.get("comment"), "unit": unit,
                "submitted_at": data["submitted_at"].isoformat()}
     window = store.rating_window(subject)

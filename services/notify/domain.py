@@ -135,6 +135,13 @@ def rating_alert_subject(official: str | None, counter: str) -> str:
     return official if official else f"counter:{counter}"
 
 
+def counter_name(code: str, label: str | None) -> str:
+    """How an alert names a counter: its label ("Quầy 1 - Tư pháp"), else "quầy <code>"."""
+    if not label:
+        return f"quầy {code}"
+    return label if label.casefold().startswith("quầy") else f"quầy {label}"
+
+
 def rating_alert_context(official: str | None, official_name: str | None,
                          ratings: list[dict], tz: ZoneInfo) -> dict:
     """What a rating alert says: about the official, or about the counter when the
@@ -145,9 +152,9 @@ def rating_alert_context(official: str | None, official_name: str | None,
         about = f"với cán bộ {name}"
         detail = f"về cán bộ {name} ({official})" if name != official else f"về cán bộ {name}"
     else:
-        counter = ratings[-1]["counter"]
-        about = f"tại quầy {counter}"
-        detail = f"tại quầy {counter} (người dân không nêu tên cán bộ)"
+        where = counter_name(ratings[-1]["counter"], ratings[-1].get("counter_label"))
+        about = f"tại {where}"
+        detail = f"tại {where} (người dân không nêu tên cán bộ)"
     return {"about": about, "about_detail": detail, "official": official or "",
             "ratings": [{**r, "label": SCALE.get(r["overall"], ""),
                          "time_local": local(datetime.fromisoformat(r["submitted_at"]), tz)}

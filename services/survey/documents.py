@@ -64,6 +64,7 @@ class Rating(OutboxDocument):
     client_id = StringField(required=True)
     receipt_code = StringField()
     counter = StringField(required=True)
+    counter_label = StringField()  # as it was when rated
     unit = StringField(required=True)
     official = StringField()
     overall = IntField(required=True, min_value=1, max_value=5)

@@ -112,6 +112,7 @@ def rating_data(body: dict, counter: dict, submitted_at: datetime) -> dict:
         "id": rating_id_for(body["client_id"]),
         "client_id": body["client_id"],
         "counter": counter["code"],
+        "counter_label": counter.get("label"),
         "unit": counter["unit"],
         "official": body.get("official"),
         "overall": body["overall"],

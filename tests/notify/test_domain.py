@@ -123,3 +123,14 @@ def test_the_time_left_is_read_to_the_nearest_minute():
     assert domain.human(timedelta(seconds=5)) == "1 phút"
     context = domain.reminder_context("T", DUE, DUE - timedelta(days=7, seconds=-0.2), TZ)
     assert context["remaining"] == "7 ngày" and context["due_local"] == "16:00 ngày 01/05/2027"
+
+
+@pytest.mark.parametrize("label, named", [
+    ("Quầy số 1 - Tư pháp, Hộ tịch", "tại Quầy số 1 - Tư pháp, Hộ tịch"),
+    ("Một cửa tầng 1", "tại quầy Một cửa tầng 1"),
+    (None, "tại quầy Q7"),
+])
+def test_a_rating_alert_names_the_counter_by_its_label(label, named):
+    rating = {"id": "r", "counter": "Q7", "counter_label": label, "overall": 2,
+              "comment": None, "unit": "U1", "submitted_at": "2026-05-04T08:00:00+00:00"}
+    assert domain.rating_alert_context(None, None, [rating], TZ)["about"] == named

@@ -72,7 +72,8 @@ def each_rating() -> Iterator[dict]:
     """Every rating as its event data, one at a time (replays)."""
     for doc in Rating._get_collection().find({}, {PENDING_AT: 0, PENDING_EVENT: 0}):
         yield {"id": doc["_id"], "client_id": doc["client_id"], "counter": doc["counter"],
-               "unit": doc["unit"], "official": doc.get("official"),
+               "counter_label": doc.get("counter_label"), "unit": doc["unit"],
+               "official": doc.get("official"),
                "overall": doc["overall"], "factors": doc.get("factors") or {},
                "comment": doc.get("comment"), "receipt_code": doc.get("receipt_code"),
                "submitted_at": doc["submitted_at"]}
