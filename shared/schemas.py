@@ -115,8 +115,16 @@ def is_code(value: str) -> bool:
     return isinstance(value, str) and re.match(CODE_PATTERN, value) is not None
 
 
+def score_map_schema(keys: tuple[str, ...], *, required: bool, strict: bool = False,
+                     allow_none: bool = False, name: str = "ScoreMap") -> type[Schema]:
+    """A schema of {key: 1-5} for each of `keys` (the SIPAS factors, the peer criteria).
+    `strict`: an unknown key is an error (a request: a typo must not lose a score);
+    otherwise ignored (an event from a later release)."""
+    base = Strict if strict else Lenient
+    return base.from_dict({k: StrictInteger(required=required, allow_none=allow_none,
+                                            validate=SCORE_1_5) for k in keys}, name=name)
+
+
 def score_map(keys: tuple[str, ...], *, required: bool) -> fields.Nested:
-    """{key: 1-5} for each of `keys` (the five SIPAS factors, the five peer criteria)."""
-    attrs = {k: StrictInteger(required=required, validate=SCORE_1_5) for k in keys}
-    schema = type("ScoreMap", (Lenient,), attrs)
-    return fields.Nested(schema, required=required)
+    """An event's {key: 1-5} map (unknown keys ignored)."""
+    return fields.Nested(score_map_schema(keys, required=required), required=required)

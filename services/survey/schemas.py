@@ -14,6 +14,7 @@ from shared.schemas import (
     Strict,
     StrictInteger,
     TrimmedString,
+    score_map_schema,
     unique_emails,
 )
 
@@ -22,14 +23,9 @@ RECEIPT = validate.Regexp(r"^[\w./:-]{1,64}$",
 MAX_TEXT = 1000  # a citizen's comment, a colleague's review comment
 
 
-def _scores(keys: tuple[str, ...], *, required: bool, name: str) -> type[Strict]:
-    """{key: 1-5} for each of `keys`; an unknown key is an error (a typo loses no score)."""
-    return Strict.from_dict({k: StrictInteger(required=required, allow_none=not required,
-                                              validate=SCORE_1_5) for k in keys}, name=name)
-
-
-FactorsIn = _scores(FACTORS, required=False, name="FactorsIn")
-CriteriaIn = _scores(CRITERIA, required=True, name="CriteriaIn")
+FactorsIn = score_map_schema(FACTORS, required=False, strict=True, allow_none=True,
+                             name="FactorsIn")
+CriteriaIn = score_map_schema(CRITERIA, required=True, strict=True, name="CriteriaIn")
 
 
 class RatingIn(Strict):
