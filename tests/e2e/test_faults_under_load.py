@@ -92,6 +92,16 @@ def settled(url: str, queue: str, inflight=lambda: 0) -> bool:
     return all(rabbit.queue_depth(url, queue) == 0 and inflight() == 0 for _ in range(2))
 
 
+def consumer_state(service: ServiceProcess, url: str, queue: str) -> str:
+    """What to show when a service's queue does not drain: the queue, the consumer's own
+    gauges and counters, the end of its log."""
+    metrics = [line for line in requests.get(f"{service.base}/metrics", timeout=5).text
+               .splitlines() if line.startswith(("congso_consumer", "congso_events_consumed"))]
+    return (f"{queue}: {rabbit.queue_depth(url, queue)} messages waiting, "
+            f"{rabbit.consumer_count(url, queue)} consumers\n" + "\n".join(metrics)
+            + "\n" + service.output()[-4000:])
+
+
 def test_broker_outage_and_scoring_crash_under_load_lose_and_double_nothing(fresh_rabbit_url):
     proxy = TcpProxy()
     smtp = SmtpServer().start()
@@ -165,10 +175,13 @@ def test_broker_outage_and_scoring_crash_under_load_lose_and_double_nothing(fres
             return r.json() if r.status_code == 200 else None
 
         wait_for(lambda: (a := alerts()) is not None and len(a) == len(load.low)
-                 and all(n["status"] == "sent" for n in a), timeout=30,
+                 and all(n["status"] == "sent" for n in a), timeout=60,
                  message=f"one alert for each of {sorted(load.low)}")
-        wait_for(lambda: settled(fresh_rabbit_url, topology.queue_for("notify").name),
-                 timeout=30, message="notify has every event")
+        notify_queue = topology.queue_for("notify").name
+        try:
+            wait_for(lambda: settled(fresh_rabbit_url, notify_queue), timeout=60)
+        except pytest.fail.Exception:
+            pytest.fail(consumer_state(notify, fresh_rabbit_url, notify_queue))
         assert len(alerts()) == len(load.low) > 0
         subjects = [m["Subject"] for m in smtp.messages if "Người dân" in m["Subject"]]
         assert len(subjects) == len(load.low)
