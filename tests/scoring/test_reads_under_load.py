@@ -13,7 +13,7 @@ from shared.messages import OutgoingMessage
 from tests.conftest import wait_for
 from tests.scoring.helpers import WHEN, deliver, official, rating, unit
 
-BACKLOG = 3000
+BACKLOG = 2000
 OFFICIALS = [f"O{i}" for i in range(10)]
 READS = ("/api/v1/scores/units/U1?period=2026-05", "/api/v1/scores/units/U1?period=2026",
          "/api/v1/scores/officials/O0?period=2026-05", "/api/v1/scores/officials/O1?period=2026")
