@@ -109,6 +109,9 @@ def ensure_indexes() -> None:
     for doc in DOCUMENTS:
         doc.ensure_indexes()
     outbox.ensure_outbox_index(Score._get_collection())
-    for doc in (CitizenMonth, PeerYear):  # marks of an earlier release (`dirty_at`)
-        doc._get_collection().update_many({"dirty_at": {"$exists": True}},
-                                          {"$rename": {"dirty_at": "dirty_since"}})
+    for doc in (CitizenMonth, PeerYear):
+        coll = doc._get_collection()
+        if "dirty_at_1" in coll.index_information():  # marks of an earlier release
+            coll.update_many({"dirty_at": {"$exists": True}},
+                             {"$rename": {"dirty_at": "dirty_since"}})
+            coll.drop_index("dirty_at_1")

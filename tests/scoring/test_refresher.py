@@ -155,3 +155,22 @@ def test_the_refresher_keeps_deriving_during_a_hold_and_publishes_after(scoring)
     assert status["catching_up_after_hold"] is False  # derived already, during the hold
     scores = wait_for(lambda: published(scoring), message="published after the hold")
     assert scores[("official", "A", "2026")]["citizen"]["count"] == 2
+
+
+def test_buckets_marked_by_the_previous_release_are_derived_after_the_upgrade(scoring):
+    """The previous release marked a bucket with `dirty_at` (sparse index `dirty_at_1`)."""
+    from services.scoring import documents
+
+    refresher = scoring.runtime.get("scoring.refresher")
+    refresher.stop()
+    store = scoring.app.extensions["scoring"].store
+    deliver(scoring, official("A"), rating("A", 5))
+    coll = documents.CitizenMonth._get_collection()
+    coll.update_many({}, {"$rename": {"dirty_since": "dirty_at"}, "$unset": {"changes": ""}})
+    coll.create_index("dirty_at", sparse=True, name="dirty_at_1")
+    assert store.dirty_count() == 0
+    documents.ensure_indexes()  # at start
+    assert "dirty_at_1" not in coll.index_information() and store.dirty_count() == 2
+    refresher.run_once(full_scan=True)
+    assert store.dirty_count() == 0
+    assert published(scoring)[("official", "A", "2026")]["citizen"]["count"] == 1
