@@ -57,7 +57,9 @@ class RabbitConsumer:
         self._inflight_gauge = metrics.CONSUMER_INFLIGHT.labels(spec.name)
         self._connected_gauge = metrics.CONSUMER_CONNECTED.labels(spec.name)
         self._settled: list = []
-        self._flush_scheduled = False
+        # the connection a flush of `_settled` is queued on: a flush queued on a connection
+        # that died never runs, so a delivery of a newer connection queues its own
+        self._flush_on = None
         self.connected = threading.Event()
         self.connections = 0  # successful connections so far (reconnects show here)
 
@@ -137,16 +139,20 @@ class RabbitConsumer:
             self._stopping.wait(retry_delay(delivery_count))
         with self._inflight_lock:
             self._settled.append((channel, delivery_tag, outcome))
-            schedule = not self._flush_scheduled
-            self._flush_scheduled = True
+            schedule = self._flush_on is not conn
+            self._flush_on = conn
         if schedule:
             try:
                 conn.add_callback_threadsafe(self._flush_settled)
             except Exception:
-                # The connection is gone; the broker redelivers the messages on its own.
+                # The connection is gone: the broker redelivers its unsettled messages on
+                # its own; what it delivered is no longer ours to settle.
                 with self._inflight_lock:
-                    self._inflight -= len(self._settled)
-                    self._settled, self._flush_scheduled = [], False
+                    gone = [item for item in self._settled if not item[0].is_open]
+                    self._settled = [item for item in self._settled if item[0].is_open]
+                    self._inflight -= len(gone)
+                    if self._flush_on is conn:
+                        self._flush_on = None
                     self._inflight_gauge.set(self._inflight)
 
     def _flush_settled(self) -> None:
@@ -157,7 +163,7 @@ class RabbitConsumer:
         """
         with self._inflight_lock:
             items, self._settled = self._settled, []
-            self._flush_scheduled = False
+            self._flush_on = None
         pending_ack = None
         try:
             for channel, tag, outcome in items:

@@ -183,6 +183,8 @@ class OutboxRelay:
             return any(self._hints.values())
 
     def _step(self) -> float | None:
+        if self._paused():
+            return None  # look again after the interval (hints are kept for then)
         full = time.monotonic() - self._last_scan >= self._scan_interval
         published, failed = self.run_once(full_scan=full)
         self._maybe_measure_backlog()

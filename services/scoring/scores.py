@@ -127,16 +127,12 @@ def publishing_state(store: MongoScoringStore, now: datetime) -> dict:
             "catching_up_after_hold": end is not None and not held and store.dirty_before(end)}
 
 
-def hold_check(store: MongoScoringStore, *, pace: float = 0.2):
-    """The outbox relay's `paused`: True while a hold lasts. The relay steps again at
-    once while it has hints pending, so a held answer also waits `pace` seconds: a held
-    relay polls instead of spinning."""
+def hold_check(store: MongoScoringStore):
+    """The outbox relay's `paused`: True while a hold lasts (a paused relay looks again
+    at its interval, or when woken by a new score)."""
     def paused() -> bool:
         end = store.hold_end()
-        if end is None or end <= datetime.now(UTC):
-            return False
-        time.sleep(pace)
-        return True
+        return end is not None and end > datetime.now(UTC)
     return paused
 
 

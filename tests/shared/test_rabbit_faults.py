@@ -105,3 +105,51 @@ def test_publish_to_an_unreachable_broker_fails_fast_and_says_so():
         assert pub.last_error
     finally:
         pub.close()
+
+
+class _DeadConnection:
+    """A connection that died with a settle callback queued on it: the callback never runs."""
+
+    def __init__(self):
+        self.queued = []
+
+    def add_callback_threadsafe(self, callback):
+        self.queued.append(callback)
+
+
+class _LiveConnection:
+    def add_callback_threadsafe(self, callback):
+        callback()  # the connection's thread runs it
+
+
+class _Channel:
+    def __init__(self, is_open=True):
+        self.is_open = is_open
+        self.acked = []
+
+    def basic_ack(self, tag, multiple=False):
+        self.acked.append((tag, multiple))
+
+
+def test_deliveries_after_a_reconnect_are_settled_though_a_flush_died_with_the_old_connection(
+        rabbit_url):
+    """A flush queued on a connection that then died never runs; before, no later delivery
+    queued another, so nothing was acked again: the prefetch filled and the queue stalled
+    (seen in the faults test after a broker cut)."""
+    import json
+
+    from shared import events as ev
+
+    consumer = RabbitConsumer(rabbit_url, topology.queue_for("notify"), lambda event: None)
+    body = json.dumps(ev.make_event(ev.UNIT_UPSERTED, {
+        "code": "U1", "name": "Phường", "version": 1,
+        "updated_at": "2026-01-01T00:00:00+00:00"}, source="/t").to_dict()).encode()
+    dead, old_channel = _DeadConnection(), _Channel()
+    consumer._inflight = 2
+    consumer._process(dead, old_channel, 1, "m1", 0, body)
+    assert len(dead.queued) == 1 and old_channel.acked == []
+    old_channel.is_open = False  # the connection died before running the flush
+    new_channel = _Channel()
+    consumer._process(_LiveConnection(), new_channel, 1, "m2", 0, body)
+    assert new_channel.acked == [(1, True)]
+    assert consumer.inflight == 0
