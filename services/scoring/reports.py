@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import csv
 import io
 
 from services.scoring.domain import BAND_LABELS
 from shared.events import FACTORS
+from shared.spreadsheets import append_row, csv_bytes
 from shared.web import messages
 from shared.web.messages import band_label
 
@@ -79,55 +79,16 @@ NOTE = ("Mức xếp loại là kết quả tham khảo cho 30 điểm tiêu ch�
         "đánh giá, xếp loại của cấp có thẩm quyền.")
 
 
-# Text a spreadsheet program would run as a formula (OWASP, "CSV injection"): a unit or
-# official named "=HYPERLINK(...)" must print as text, never act.
-FORMULA_LEADS = ("=", "+", "-", "@", "\t", "\r")
-
-
-def spreadsheet_text(value):
-    """A cell's value safe for Excel and LibreOffice: text beginning with =, +, -, @, tab or
-    carriage return gets a leading apostrophe; numbers and None stay as they are."""
-    if isinstance(value, str) and value.startswith(FORMULA_LEADS):
-        return "'" + value
-    return value
-
-
-def _cells(values) -> list:
-    """One row as written: None as an empty cell, text made safe."""
-    return [spreadsheet_text("" if v is None else v) for v in values]
-
-
 def to_csv(view: dict) -> bytes:
     """UTF-8 with a byte order mark, so spreadsheet programs read the Vietnamese right."""
-    buf = io.StringIO()
-    w = csv.writer(buf)
-    w.writerow(_cells([title(view)]))
-    for label, value, _ in summary_rows(view):
-        w.writerow(_cells([label, value]))
-    w.writerow([])
-    w.writerow(_cells(name for name, _, _ in OFFICIAL_COLUMNS))
-    for row in official_rows(view):
-        w.writerow(_cells(row))
-    w.writerow([])
-    w.writerow(_cells(["Phân bố mức xếp loại", "Số cán bộ", "Tỷ lệ (%)"]))
-    for label, count, share in band_rows(view):
-        w.writerow(_cells([label, count, share]))
-    for label, value in flag_rows(view):
-        w.writerow(_cells([label, value]))
-    w.writerow([])
-    w.writerow(_cells([NOTE]))
-    return ("\ufeff" + buf.getvalue()).encode("utf-8")
-
-
-def _append(sheet, values) -> int:
-    """Append a row of safe cells, text stored as text (openpyxl would store a string
-    that begins with "=" as a formula); return its number."""
-    sheet.append([None if v == "" else v for v in _cells(values)])
-    row = sheet.max_row
-    for cell in sheet[row]:
-        if isinstance(cell.value, str):
-            cell.data_type = "s"
-    return row
+    rows: list[list] = [[title(view)]]
+    rows += [[label, value] for label, value, _ in summary_rows(view)]
+    rows += [[], [name for name, _, _ in OFFICIAL_COLUMNS], *official_rows(view), []]
+    rows.append(["Phân bố mức xếp loại", "Số cán bộ", "Tỷ lệ (%)"])
+    rows += [[label, count, share] for label, count, share in band_rows(view)]
+    rows += [[label, value] for label, value in flag_rows(view)]
+    rows += [[], [NOTE]]
+    return csv_bytes(rows)
 
 
 def to_xlsx(view: dict) -> bytes:
@@ -144,26 +105,26 @@ def to_xlsx(view: dict) -> bytes:
     box = Border(left=thin, right=thin, top=thin, bottom=thin)
     wrap = Alignment(wrap_text=True, vertical="center")
 
-    _append(sheet, [title(view)])
+    append_row(sheet, [title(view)])
     sheet["A1"].font = Font(bold=True, size=14)
     sheet.merge_cells(start_row=1, start_column=1, end_row=1, end_column=len(OFFICIAL_COLUMNS))
     sheet.append([])
     for label, value, fmt in summary_rows(view):
-        row = _append(sheet, [label, None, None, value])
+        row = append_row(sheet, [label, None, None, value])
         sheet.merge_cells(start_row=row, start_column=1, end_row=row, end_column=3)
         sheet.cell(row, 1).font = bold
         if fmt:
             sheet.cell(row, 4).number_format = fmt
     sheet.append([])
 
-    header_row = _append(sheet, [name for name, _, _ in OFFICIAL_COLUMNS])
+    header_row = append_row(sheet, [name for name, _, _ in OFFICIAL_COLUMNS])
     for col, (_, width, _) in enumerate(OFFICIAL_COLUMNS, start=1):
         cell = sheet.cell(header_row, col)
         cell.font, cell.fill, cell.border, cell.alignment = bold, head_fill, box, wrap
         sheet.column_dimensions[get_column_letter(col)].width = width
     sheet.row_dimensions[header_row].height = 45
     for values in official_rows(view):
-        row = _append(sheet, values)
+        row = append_row(sheet, values)
         for col, (_, _, fmt) in enumerate(OFFICIAL_COLUMNS, start=1):
             cell = sheet.cell(row, col)
             cell.border = box
@@ -172,20 +133,20 @@ def to_xlsx(view: dict) -> bytes:
     sheet.freeze_panes = sheet.cell(header_row + 1, 3)
     sheet.append([])
 
-    start = _append(sheet, ["Phân bố mức xếp loại", None, "Số cán bộ", "Tỷ lệ (%)"])
+    start = append_row(sheet, ["Phân bố mức xếp loại", None, "Số cán bộ", "Tỷ lệ (%)"])
     for col in (1, 3, 4):
         sheet.cell(start, col).font = bold
         sheet.cell(start, col).fill = head_fill
     for label, count, share in band_rows(view):
-        row = _append(sheet, [label, None, count, share])
+        row = append_row(sheet, [label, None, count, share])
         sheet.cell(row, 4).number_format = "0.00"
     for label, value in flag_rows(view):
-        row = _append(sheet, [label, None, None, value])
+        row = append_row(sheet, [label, None, None, value])
         sheet.cell(row, 1).font = bold
         if isinstance(value, float):
             sheet.cell(row, 4).number_format = "0.00"
     sheet.append([])
-    row = _append(sheet, [NOTE])
+    row = append_row(sheet, [NOTE])
     sheet.cell(row, 1).font = Font(italic=True)
     buf = io.BytesIO()
     book.save(buf)

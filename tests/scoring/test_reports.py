@@ -97,12 +97,12 @@ def formula_names(scoring):
 
 
 def test_spreadsheet_text_neutralises_formula_leads_and_keeps_numbers():
-    from services.scoring.reports import spreadsheet_text
+    from shared.spreadsheets import safe_text
 
     for text in [*FORMULAS, "-", "@"]:
-        assert spreadsheet_text(text) == "'" + text
+        assert safe_text(text) == "'" + text
     for kept in ["Nguyễn Văn A", "a=b", "1+1", "", " =1", -2, -2.5, 0, None]:
-        assert spreadsheet_text(kept) == kept
+        assert safe_text(kept) == kept
 
 
 def test_csv_report_writes_formula_names_as_text(formula_names):
