@@ -5,6 +5,8 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 PYTEST_ARGS ?=
+# one test process per core: most of the suite waits on brokers, browsers and services
+PYTEST_WORKERS ?= 2
 
 .PHONY: run test lint bench rabbitmq venv clean
 
@@ -25,7 +27,7 @@ rabbitmq: $(STAMP)
 ## test: the whole suite against the real RabbitMQ (and Debian's Chromium for the kiosk)
 test: $(STAMP) rabbitmq
 	scripts/ensure-tools.sh chromium
-	$(PY) -m pytest $(PYTEST_ARGS)
+	$(PY) -m pytest -n $(PYTEST_WORKERS) --dist worksteal $(PYTEST_ARGS)
 
 ## lint: ruff
 lint: $(STAMP)
