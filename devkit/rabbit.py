@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import re
 import subprocess
 import uuid
@@ -45,37 +46,36 @@ def close_connections(vhost: str, name_prefix: str) -> int:
     return closed
 
 
-def delete_topology(url: str) -> None:
+@contextlib.contextmanager
+def channel(url: str):
+    """A channel on a short-lived connection to `url`."""
     conn = pika.BlockingConnection(pika.URLParameters(url))
     try:
-        ch = conn.channel()
+        yield conn.channel()
+    finally:
+        conn.close()
+
+
+def delete_topology(url: str) -> None:
+    with channel(url) as ch:
         for spec in topology.QUEUES.values():
             ch.queue_delete(spec.name)
             ch.queue_delete(spec.dead_letter_queue)
         ch.exchange_delete(topology.EXCHANGE)
         ch.exchange_delete(topology.DEAD_LETTER_EXCHANGE)
-    finally:
-        conn.close()
 
 
 def purge_queues(url: str) -> None:
     """Empty every queue of congso's topology (which must exist)."""
-    conn = pika.BlockingConnection(pika.URLParameters(url))
-    try:
-        ch = conn.channel()
+    with channel(url) as ch:
         for spec in topology.QUEUES.values():
             ch.queue_purge(spec.name)
-    finally:
-        conn.close()
 
 
 def _queue_state(url: str, queue: str):
     """`queue`'s declare-ok (declared passively: it must exist)."""
-    conn = pika.BlockingConnection(pika.URLParameters(url))
-    try:
-        return conn.channel().queue_declare(queue, passive=True).method
-    finally:
-        conn.close()
+    with channel(url) as ch:
+        return ch.queue_declare(queue, passive=True).method
 
 
 def queue_depth(url: str, queue: str) -> int:
@@ -85,17 +85,13 @@ def queue_depth(url: str, queue: str) -> int:
 
 def get_all(url: str, queue: str, limit: int = 1000) -> list[tuple[pika.BasicProperties, bytes]]:
     """Take (and ack) up to `limit` messages from a queue."""
-    conn = pika.BlockingConnection(pika.URLParameters(url))
     out = []
-    try:
-        ch = conn.channel()
+    with channel(url) as ch:
         for _ in range(limit):
             method, props, body = ch.basic_get(queue, auto_ack=True)
             if method is None:
                 break
             out.append((props, body))
-    finally:
-        conn.close()
     return out
 
 
