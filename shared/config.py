@@ -44,6 +44,15 @@ class Settings:
     smtp_from: str = "congso@localhost"
     webhook_secret: str = field(default_factory=lambda: secrets.token_hex(32), repr=False)
     webhook_secret_generated: bool = False
+    metrics_token: str | None = field(default=None, repr=False)
+    # survey's Ed25519 session key (base64 of its 32 raw bytes, or PEM); None: generated
+    # once and kept in survey's database, its public half announced to the others
+    session_signing_key: str | None = field(default=None, repr=False)
+    # the public keys sessions are checked against; empty: those survey announces
+    session_public_keys: tuple[str, ...] = ()
+    # the MAC key that turns a sign-in nonce into a link (survey and notify); None: one
+    # derived from ADMIN_TOKEN, which both already share
+    signin_link_key: str | None = field(default=None, repr=False)
     # None: survey keeps random per-purpose keys in its own database (see survey/keys.py)
     secret_key: str | None = field(default=None, repr=False)
     trusted_proxies: int = 0
@@ -123,6 +132,10 @@ class Settings:
             smtp_from=get("SMTP_FROM", "congso@localhost"),
             webhook_secret=webhook_secret or generated["webhook_secret"],
             webhook_secret_generated=webhook_secret is None,
+            metrics_token=get("METRICS_TOKEN"),
+            session_signing_key=_session_key(get("SESSION_SIGNING_KEY")),
+            session_public_keys=_public_keys(get("SESSION_PUBLIC_KEYS")),
+            signin_link_key=get("SIGNIN_LINK_KEY"),
             secret_key=get("SECRET_KEY"),
             trusted_proxies=_int("TRUSTED_PROXIES", get("TRUSTED_PROXIES", "0"), 0, 10),
             load_calendar=_bool("NOTIFY_LOAD_CALENDAR", get("NOTIFY_LOAD_CALENDAR", "false")),
@@ -138,6 +151,34 @@ class Settings:
             # the fixed demo signing key only ever signs the in-memory demo data
             demo=service == "all" and mongodb_url.startswith("mongomock://"),
         )
+
+
+def _session_key(raw: str | None) -> str | None:
+    if raw is None:
+        return None
+    from shared.sessions import private_key_from_text
+
+    try:
+        private_key_from_text(raw)
+    except (ValueError, TypeError):
+        raise ConfigError("SESSION_SIGNING_KEY", "must be an Ed25519 private key (base64 of "
+                                                 "its 32 bytes, or PEM)") from None
+    return raw
+
+
+def _public_keys(raw: str | None) -> tuple[str, ...]:
+    if raw is None:
+        return ()
+    from shared.sessions import public_key_from_text
+
+    keys = tuple(k for k in re.split(r"[\s,]+", raw) if k)
+    for key in keys:
+        try:
+            public_key_from_text(key)
+        except (ValueError, TypeError):
+            raise ConfigError("SESSION_PUBLIC_KEYS", f"{key[:12]}… is not an Ed25519 public "
+                                                     "key (base64 of its 32 bytes)") from None
+    return keys
 
 
 def _host(raw: str) -> str:

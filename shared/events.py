@@ -16,6 +16,7 @@ from typing import Any
 
 from marshmallow import Schema, ValidationError, fields, post_load, validate
 
+from shared import auth_events
 from shared.schemas import (
     CRITERIA,
     FACTORS,
@@ -85,6 +86,8 @@ class UnitUpserted(Lenient):
     parent = Code(load_default=None, allow_none=True)
     emails = fields.List(fields.Email(), load_default=list)
     webhook_url = fields.Url(load_default=None, allow_none=True, require_tld=False)
+    # the unit's head and deputies: in scope for this unit and every unit below it
+    managers = fields.List(Code(), load_default=list)
     version = StrictInteger(required=True, validate=validate.Range(min=1))
     updated_at = fields.AwareDateTime(required=True)
 
@@ -95,6 +98,8 @@ class OfficialUpserted(Lenient):
     unit = Code(required=True)
     position = fields.String(load_default=None, allow_none=True)
     active = fields.Boolean(load_default=True)
+    email = fields.Email(load_default=None, allow_none=True)
+    roles = fields.List(fields.String(validate=validate.OneOf(["admin"])), load_default=list)
     version = StrictInteger(required=True, validate=validate.Range(min=1))
     updated_at = fields.AwareDateTime(required=True)
 
@@ -105,6 +110,7 @@ DATA_SCHEMAS: dict[str, Schema] = {
     UNIT_UPSERTED: UnitUpserted(),
     OFFICIAL_UPSERTED: OfficialUpserted(),
     SCORE_UPDATED: ScoreUpdated(),
+    **auth_events.SCHEMAS,
 }
 EVENT_TYPES = tuple(DATA_SCHEMAS)
 

@@ -7,6 +7,7 @@ each service then registers its own blueprints on them.
 
 from __future__ import annotations
 
+import hmac
 import json
 import logging
 import random
@@ -19,7 +20,7 @@ from werkzeug.exceptions import HTTPException, InternalServerError
 from werkzeug.routing import UnicodeConverter
 
 from shared import logs, metrics
-from shared.auth import TokenResolver, current_principal, token_digest
+from shared.auth import allows, current_principal, token_digest
 from shared.config import Settings
 from shared.errors import DomainError
 from shared.problems import (
@@ -65,6 +66,24 @@ def check_code(value: str, field: str = "code") -> None:
                       errors={field: [CODE.error]}, slug="validation-error") from None
 
 
+def personal(view):
+    """Mark a view whose every call is one person's action (a review, a sign-in): it is
+    left out of the HTTP metrics, which would otherwise date it."""
+    view._congso_personal = True
+    return view
+
+
+def _metrics_token_ok(settings: Settings) -> bool:
+    scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        return False
+    digest = token_digest(token.strip())
+    allowed = [token_digest(settings.admin_token)]
+    if settings.metrics_token:
+        allowed.append(token_digest(settings.metrics_token))
+    return any(hmac.compare_digest(digest, a) for a in allowed)
+
+
 def body_limit(max_bytes: int):
     """Allow a larger body than the default 64 KiB on one endpoint (file imports)."""
 
@@ -99,7 +118,7 @@ def create_base_app(settings: Settings, *, service: str, title: str) -> tuple[Fl
         OPENAPI_JSON_PATH="openapi.json",
         MAX_CONTENT_LENGTH=MAX_BODY,
         CONGSO_ADMIN_DIGEST=token_digest(settings.admin_token),
-        CONGSO_TOKEN_RESOLVERS=[],
+        CONGSO_ACCESS=None,
         CONGSO_SERVICE=service,
         CONGSO_SETTINGS=settings,
     )
@@ -118,6 +137,10 @@ def create_base_app(settings: Settings, *, service: str, title: str) -> tuple[Fl
     api.spec.components.security_scheme(
         "bearerAuth", {"type": "http", "scheme": "bearer"}
     )
+    api.spec.components.security_scheme(
+        "sessionCookie", {"type": "apiKey", "in": "cookie", "name": "congso_session",
+                          "description": "the signed-in session; writes also need its "
+                                         "CSRF value in X-CSRF-Token"})
     app.register_error_handler(HTTPException, http_error)
     app.register_error_handler(DomainError, domain_error)
     app.register_error_handler(Exception, _unexpected_error)
@@ -138,6 +161,11 @@ def create_base_app(settings: Settings, *, service: str, title: str) -> tuple[Fl
 
     @app.get("/metrics")
     def metrics_endpoint():
+        # metrics say how busy each endpoint is: for operators (ADMIN_TOKEN or
+        # METRICS_TOKEN, as Prometheus' `authorization` scrape setting sends it)
+        if not _metrics_token_ok(settings):
+            raise Problem(401, "Metrics need the admin or metrics bearer token.",
+                          headers={"WWW-Authenticate": "Bearer"})
         body, content_type = metrics.render()
         return Response(body, content_type=content_type)
 
@@ -147,10 +175,6 @@ def create_base_app(settings: Settings, *, service: str, title: str) -> tuple[Fl
 def runtime_of(app: Flask):
     """The background components of the service(s) served by `app`."""
     return app.extensions["congso.runtime"]
-
-
-def add_token_resolver(app: Flask, resolver: TokenResolver) -> None:
-    app.config["CONGSO_TOKEN_RESOLVERS"].append(resolver)
 
 
 def _new_request_id() -> str:
@@ -172,7 +196,7 @@ def _before_request():
         roles = getattr(view, "_congso_roles", None)
         if roles is not None:
             principal = current_principal()
-            if principal is None or principal.role not in roles:
+            if principal is None or not allows(principal, roles):
                 return  # the view answers 401 or 403 before looking at the body
         limit = getattr(view, "_congso_body_limit", MAX_BODY)
         request.max_content_length = limit
@@ -245,6 +269,9 @@ def _after_request(response: Response) -> Response:
     from flask import current_app
 
     response.headers.setdefault("X-Request-ID", getattr(g, "request_id", ""))
+    view = current_app.view_functions.get(request.endpoint) if request.endpoint else None
+    if getattr(view, "_congso_personal", False):
+        return response
     started = getattr(g, "started", None)
     endpoint = request.url_rule.rule if request.url_rule else "unmatched"
     service = current_app.config["CONGSO_SERVICE"]
@@ -261,9 +288,11 @@ def _unexpected_error(error: Exception) -> Response:
 
     if isinstance(error, HTTPException):
         return http_error(error)
+    # the route's rule, never the path: a path may hold a secret (a sign-in link)
+    where = request.url_rule.rule if request.url_rule else "(no route)"
     if isinstance(error, ConnectionFailure):
-        logger.warning("database unreachable on %s %s: %s", request.method, request.path, error)
+        logger.warning("database unreachable on %s %s: %s", request.method, where, error)
         return problem_response(503, "The database is unreachable; try again shortly.",
                                 slug="database-unavailable", headers={"Retry-After": "5"})
-    logger.exception("unhandled error on %s %s", request.method, request.path)
+    logger.exception("unhandled error on %s %s", request.method, where)
     return http_error(InternalServerError("An unexpected error occurred; it has been logged."))

@@ -118,11 +118,15 @@ def handle_until_settled(
             return REQUEUE
 
 
-def make_dispatcher(handlers: dict[str, Callable[..., None]], **deps) -> Handler:
-    """One handler for a queue: each event to the handler of its type, with `deps`;
-    types a service does not handle are acknowledged and ignored."""
+def make_dispatcher(handlers: dict[str, Callable[..., None]], *,
+                    before: Handler | None = None, **deps) -> Handler:
+    """One handler for a queue: each event to the handler of its type, with `deps` (and
+    first to `before`, e.g. the access copy every service keeps); types a service does
+    not handle are acknowledged and ignored."""
 
     def dispatch(event) -> None:
+        if before is not None:
+            before(event)
         handler = handlers.get(event.type)
         if handler is not None:
             handler(event, **deps)

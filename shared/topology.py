@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from shared import auth_events as auth
 from shared import events as ev
 
 EXCHANGE = "congso.events"
@@ -33,6 +34,8 @@ class QueueSpec:
 
 
 DIRECTORY_EVENTS = (ev.UNIT_UPSERTED, ev.OFFICIAL_UPSERTED)
+# what every service's copy of "who may do what" is kept from (shared.access)
+ACCESS_EVENTS = (*DIRECTORY_EVENTS, auth.KEYS_PUBLISHED, auth.TOKEN_ISSUED, auth.REVOKED)
 
 def replay_key(consumer: str, event_type: str) -> str:
     """Routing key of an event replayed to one consumer only (e.g. a scoring rebuild)."""
@@ -42,12 +45,15 @@ def replay_key(consumer: str, event_type: str) -> str:
 QUEUES: dict[str, QueueSpec] = {
     "scoring": QueueSpec(
         "congso.scoring",
-        (ev.RATING_SUBMITTED, ev.PEER_REVIEW_SUBMITTED, *DIRECTORY_EVENTS, "replay.scoring.#"),
+        (ev.RATING_SUBMITTED, ev.PEER_REVIEW_SUBMITTED, *ACCESS_EVENTS, "replay.scoring.#"),
     ),
     "notify": QueueSpec(
         "congso.notify",
-        (ev.RATING_SUBMITTED, ev.SCORE_UPDATED, *DIRECTORY_EVENTS, "replay.notify.#"),
+        (ev.RATING_SUBMITTED, ev.SCORE_UPDATED, *ACCESS_EVENTS, auth.LINK_REQUESTED,
+         auth.ACCOUNT_NOTICE, "replay.notify.#"),
     ),
+    # survey keeps the audit log: the other services' audited actions reach it here
+    "survey": QueueSpec("congso.survey", (auth.AUDIT_RECORDED,)),
 }
 
 

@@ -6,6 +6,8 @@ Templates hold no text of their own.
 
 from __future__ import annotations
 
+import importlib
+
 LANGUAGES = ("vi", "en")
 DEFAULT_LANGUAGE = "vi"
 
@@ -143,6 +145,17 @@ TEXT = {
         "sheet_title": "Rating QR codes of the counters",
     },
 }
+
+
+# the pages' words, one module per area (each area's pages own theirs), merged here
+_AREAS = ("layout", "account")
+for _area in _AREAS:
+    _module = importlib.import_module(f"shared.web.words_{_area}")
+    for _lang in LANGUAGES:
+        _clash = set(TEXT[_lang]) & set(_module.WORDS[_lang])
+        if _clash:
+            raise ValueError(f"words defined twice: {sorted(_clash)}")
+        TEXT[_lang].update(_module.WORDS[_lang])
 
 
 def language(requested: str | None) -> str:

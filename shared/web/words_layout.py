@@ -1,0 +1,36 @@
+"""Words of the shared layout and error pages (merged into `messages.TEXT`)."""
+
+WORDS = {
+    "vi": {
+        "site_name": "congso",
+        "site_tagline": "Đánh giá văn hóa công sở",
+        "skip_to_content": "Bỏ qua, đến nội dung chính",
+        "nav_label": "Điều hướng chính",
+        "nav_home": "Trang chủ",
+        "sign_out": "Đăng xuất",
+        "footer": "congso · Hệ thống đánh giá văn hóa công sở",
+        "back_home": "Về trang chủ",
+        "errors_title": "Vui lòng sửa các mục sau",
+        "error_forbidden_title": "Không có quyền truy cập",
+        "error_forbidden_text": "Trang này nằm ngoài phạm vi của bạn.",
+        "error_not_found_title": "Không tìm thấy trang",
+        "error_not_found_text": "Trang bạn tìm không tồn tại hoặc đã được chuyển đi.",
+        "error_csrf_title": "Biểu mẫu đã hết hạn",
+    },
+    "en": {
+        "site_name": "congso",
+        "site_tagline": "Rating the conduct of public officials",
+        "skip_to_content": "Skip to the main content",
+        "nav_label": "Main navigation",
+        "nav_home": "Home",
+        "sign_out": "Sign out",
+        "footer": "congso · rating the conduct of public officials",
+        "back_home": "Back to the home page",
+        "errors_title": "Please correct the following",
+        "error_forbidden_title": "Not allowed",
+        "error_forbidden_text": "This page is outside your scope.",
+        "error_not_found_title": "Page not found",
+        "error_not_found_text": "The page you asked for does not exist or has moved.",
+        "error_csrf_title": "This form has expired",
+    },
+}
