@@ -12,13 +12,12 @@ from services.survey import (
     rating_views,
     review_views,
     store,
-    tokens,
 )
 from services.survey.context import SurveyContext
 from services.survey.ratelimit import RatingLimiter
 from shared import db
 from shared.config import Settings
-from shared.http import add_token_resolver, runtime_of
+from shared.http import runtime_of
 from shared.outbox import OutboxRelay
 
 
@@ -35,7 +34,6 @@ def install(app: Flask, api, settings: Settings, bus) -> SurveyContext:
     runtime.add("survey.relay", relay)
     ctx = SurveyContext(settings=settings, relay=relay, publisher=publisher,
                         limiter=RatingLimiter(settings))
-    add_token_resolver(app, tokens.resolve_official_token)
     app.extensions["survey"] = ctx
     for module in (directory_views, counter_views, rating_views, review_views):
         for blp in module.BLUEPRINTS:

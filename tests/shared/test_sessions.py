@@ -30,7 +30,7 @@ def test_forged_tampered_expired_and_unknown_key_tokens_are_refused():
     assert sessions.verify(token, keys_of(other), now=NOW) is None  # unknown key
     forged, _ = sessions.SessionSigner(other).issue("CB1", now=NOW)
     assert sessions.verify(forged, keys_of(key), now=NOW) is None
-    head, payload, signature = token.split(".")
+    head, _, signature = token.split(".")
     claims = jwt.decode(token, options={"verify_signature": False})
     other_payload = jwt.utils.base64url_encode(
         json.dumps({**claims, "sub": "ADMIN1"}).encode()).decode()
