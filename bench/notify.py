@@ -59,7 +59,7 @@ def _low_rating(i: int, units: int) -> ev.Event:
 
 def _acked(client) -> int:
     """Deliveries notify has acked (its /metrics; counted since this process started)."""
-    text = client.get("/metrics").get_data(as_text=True)
+    text = client.get("/metrics", headers=ADMIN).get_data(as_text=True)
     return int(sample_total(text, "congso_events_consumed_total", outcome="ack",
                             queue=topology.queue_for("notify").name))
 

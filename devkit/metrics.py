@@ -19,8 +19,17 @@ def sample_total(text: str, name: str, **labels: str) -> float:
                and all(sample.labels.get(k) == v for k, v in labels.items()))
 
 
+def scrape(base: str) -> str:
+    """The exposition text of the service at `base` (GET {base}/metrics, with the admin
+    token, as Prometheus sends its bearer token)."""
+    from devkit.apps import ADMIN
+
+    response = requests.get(f"{base}/metrics", headers=ADMIN, timeout=5)
+    response.raise_for_status()
+    return response.text
+
+
 def scrape_total(base: str, name: str, **labels: str) -> float:
     """`sample_total` of the service at `base` (GET {base}/metrics)."""
-    response = requests.get(f"{base}/metrics", timeout=5)
-    response.raise_for_status()
-    return sample_total(response.text, name, **labels)
+    return sample_total(scrape(base), name, **labels)
+

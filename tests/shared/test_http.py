@@ -23,9 +23,14 @@ def test_health_and_readiness(app_client):
         f"{s}.{c}" for s in ("survey", "scoring", "notify") for c in ("database", "broker")}
 
 
-def test_metrics_are_prometheus_text(app_client):
+def test_metrics_are_prometheus_text_for_operators_only(app_client):
+    from devkit.apps import ADMIN
+
     app_client.get("/healthz")
-    r = app_client.get("/metrics")
+    assert app_client.get("/metrics").status_code == 401
+    assert app_client.get("/metrics", headers={
+        "Authorization": "Bearer not-the-token-at-all"}).status_code == 401
+    r = app_client.get("/metrics", headers=ADMIN)
     assert r.status_code == 200 and r.mimetype == "text/plain"
     assert b'congso_http_requests_total{endpoint="/healthz"' in r.data
     assert b"_created" not in r.data  # one sample per series, as in multiprocess mode
@@ -121,3 +126,30 @@ def test_deeply_nested_json_is_a_400_on_every_json_endpoint_without_a_traceback(
             assert r.mimetype == "application/problem+json"
     assert not [rec for rec in caplog.records if rec.exc_info], "no traceback logged"
     assert not [rec for rec in caplog.records if rec.levelname in ("ERROR", "CRITICAL")]
+
+
+def test_a_metrics_token_reads_metrics_and_nothing_else(mongo_url):
+    from services.scoring.app import create_app as create_scoring
+
+    running = start(create_scoring, make_settings("scoring", mongo_url,
+                                                  metrics_token="metrics-token-0123456789"),
+                    MemoryBus())
+    try:
+        metrics = {"Authorization": "Bearer metrics-token-0123456789"}
+        assert running.client.get("/metrics", headers=metrics).status_code == 200
+        assert running.client.get("/api/v1/scoring/config", headers=metrics).status_code == 401
+    finally:
+        running.stop()
+
+
+def test_personal_calls_leave_no_trace_in_the_metrics(app_client):
+    """A call that is one person's action (who they are, a review, a sign-in) would be
+    dated by a counter moving: those endpoints are not counted."""
+    from devkit.apps import ADMIN
+
+    for _ in range(3):
+        assert app_client.get("/api/v1/me", headers=ADMIN).status_code == 200
+    app_client.get("/healthz")
+    text = app_client.get("/metrics", headers=ADMIN).get_data(as_text=True)
+    assert 'endpoint="/healthz"' in text
+    assert "/api/v1/me" not in text
