@@ -129,7 +129,9 @@ def create_base_app(settings: Settings, *, service: str, title: str) -> tuple[Fl
         from werkzeug.middleware.proxy_fix import ProxyFix
 
         n = settings.trusted_proxies
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n, x_prefix=n)
+        # no prefix: congso is served at the root, so a prefix header is never trusted
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n, x_port=n,
+                                x_prefix=0)
     app.json.ensure_ascii = False
     app.json.sort_keys = False
     api = ProblemApi(app, spec_kwargs={"info": {"description": f"congso {service} service"}})

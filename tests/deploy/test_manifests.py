@@ -96,3 +96,36 @@ def test_nginx_and_ingress_route_every_path_to_its_owner(service, mongo_url):
         assert owners == {service}, (path, owners)
         k8s_owners = {owner for rx, owner in rules if rx.match(concrete)}
         assert k8s_owners == {f"congso-{service}"}, (path, k8s_owners)
+
+
+TRUSTED_HEADERS = {"X-Forwarded-For": "$remote_addr", "X-Forwarded-Proto": "$scheme",
+                   "X-Forwarded-Host": "$host", "X-Forwarded-Port": "$server_port",
+                   "X-Forwarded-Prefix": '""', "Forwarded": '""', "X-Real-IP": '""'}
+
+
+def test_nginx_sets_or_clears_every_forwarded_header_the_services_trust():
+    nginx = (DEPLOY / "nginx" / "congso.conf").read_text()
+    server = nginx[nginx.index("server {"):]
+    set_here = dict(re.findall(r"^\s{4}proxy_set_header (\S+) (\S+);", server, re.M))
+    for header, value in TRUSTED_HEADERS.items():
+        assert set_here.get(header) == value, header
+    # a location with a proxy_set_header of its own would drop every one of the above
+    assert len(re.findall(r"proxy_set_header", server)) == len(set_here)
+
+
+def test_a_client_sent_prefix_or_host_does_not_rewrite_the_kiosk_page(mongo_url):
+    """Behind the proxy (TRUSTED_PROXIES=1) a client's X-Forwarded-Prefix used to move the
+    kiosk's form and script URLs under a path of the client's choosing."""
+    from devkit.apps import make_settings, seed_directory, start
+    from services.survey.app import create_app
+    from shared.memory_bus import MemoryBus
+
+    running = start(create_app, make_settings("survey", mongo_url, trusted_proxies=1),
+                    MemoryBus())
+    try:
+        token = seed_directory(running.client)
+        page = running.client.get(f"/k/{token}", headers={
+            "X-Forwarded-Prefix": "/evil"}).get_data(as_text=True)
+        assert "/evil" not in page and f'action="/k/{token}' in page
+    finally:
+        running.stop()
