@@ -7,11 +7,13 @@ from dataclasses import dataclass
 from flask import Flask
 
 from services.scoring import documents
+from services.scoring.documents import database
 from services.scoring.handlers import make_dispatcher
 from services.scoring.scores import Refresher, hold_check
 from services.scoring.store import MongoScoringStore
 from services.scoring.views import BLUEPRINTS
-from shared import db, topology
+from shared import audit, db, me, topology
+from shared.access import AccessStore, access_handler, install_access
 from shared.config import Settings
 from shared.http import runtime_of
 from shared.outbox import OutboxRelay
@@ -24,34 +26,50 @@ class ScoringContext:
     consumer: object
     refresher: Refresher
     relay: OutboxRelay
+    audit_relay: OutboxRelay
+    access: AccessStore
 
 
 def install(app: Flask, api, settings: Settings, bus) -> ScoringContext:
-    """Add scoring's database, consumer, refresher, outbox and blueprints (started later)."""
+    """Add scoring's database, consumer, refresher, outboxes and blueprints (started later)."""
     db.connect(settings.mongodb_url, alias=documents.ALIAS, default_db="congso_scoring",
                shared_url=settings.service == "all")
     store = MongoScoringStore()
+    access = install_access(app, database, settings)
     publisher = bus.publisher()
-    # the publishing hold pauses the relay only: scores are still derived meanwhile
+    # the publishing hold pauses this relay only: scores are still derived meanwhile
     relay = OutboxRelay([documents.Score._get_collection], publisher, name="scoring-outbox",
                         paused=hold_check(store))
+    # audit records have a relay of their own: a hold must never keep one back
+    audit_relay = OutboxRelay([lambda: database()[audit.OUTBOX]], publisher,
+                              name="scoring-audit-outbox")
     refresher = Refresher(store, relay)
-    dbinit = db.DatabaseInit(documents.ALIAS, documents.ensure_indexes)
+
+    def create_indexes() -> None:
+        documents.ensure_indexes()
+        access.ensure_indexes()
+        audit.ensure_indexes(database())
+
+    dbinit = db.DatabaseInit(documents.ALIAS, create_indexes)
     consumer = bus.consumer(
         topology.queue_for("scoring"),
-        make_dispatcher(store=store, tz=settings.tz, refresher=refresher),
+        make_dispatcher(store=store, tz=settings.tz, refresher=refresher,
+                        before=access_handler(access)),
         name="congso-scoring", healthy=lambda: dbinit.ready)
     runtime = runtime_of(app)
     runtime.add("scoring.db", dbinit, readiness="scoring.database")
     runtime.add("scoring.publisher", publisher, readiness="scoring.broker")
     runtime.add("scoring.relay", relay)
+    runtime.add("scoring.audit-relay", audit_relay)
     runtime.add("scoring.refresher", refresher, background=True)
     runtime.add("scoring.consumer", consumer, background=True, readiness="scoring.broker")
     ctx = ScoringContext(settings=settings, store=store, consumer=consumer,
-                         refresher=refresher, relay=relay)
+                         refresher=refresher, relay=relay, audit_relay=audit_relay,
+                         access=access)
     app.extensions["scoring"] = ctx
     for blp in BLUEPRINTS:
         api.register_blueprint(blp)
+    me.register(app, api)
     return ctx
 
 

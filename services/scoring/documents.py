@@ -5,6 +5,9 @@ ratings and (reviewee, year) for reviews, each contribution stored under its own
 inside the bucket. Writing one is a single-document `$set` of that id: repeating it
 changes nothing, so redelivered events count once without any multi-document
 transaction, and every figure is derived from the buckets, exactly.
+
+Beside these documents the database holds, through pymongo, the access copy every service
+keeps (`shared.access`, collections `access_*`) and the audit outbox (`shared.audit`).
 """
 
 from __future__ import annotations
@@ -18,10 +21,18 @@ from mongoengine import (
     IntField,
     StringField,
 )
+from mongoengine.connection import get_db
+from pymongo.database import Database
 
 from shared import outbox
 
 ALIAS = "scoring"
+
+
+def database() -> Database:
+    """Scoring's own database (pymongo), for what is no mongoengine document: the access
+    copy and the audit outbox."""
+    return get_db(ALIAS)
 
 
 class UnitRecord(Document):

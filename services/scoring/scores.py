@@ -30,6 +30,7 @@ from services.scoring.domain import (
 )
 from services.scoring.store import MongoScoringStore
 from shared import events as ev
+from shared.db import stored_now
 from shared.errors import NotFound
 from shared.loop import BackgroundLoop
 from shared.periods import months_of, parse_period, periods_of_year
@@ -137,8 +138,9 @@ def hold_check(store: MongoScoringStore):
 
 
 def hold(store: MongoScoringStore, seconds: int) -> datetime:
-    """Hold `score.updated` for `seconds` from now (renewing a hold under way)."""
-    return store.hold_publishing(datetime.now(UTC) + timedelta(seconds=seconds))
+    """Hold `score.updated` for `seconds` from now (renewing a hold under way); the end
+    is answered as stored (to the millisecond), so every later report of it is the same."""
+    return store.hold_publishing(stored_now() + timedelta(seconds=seconds))
 
 
 class Refresher:

@@ -1,13 +1,21 @@
-"""HTTP API of scoring: officials' and units' scores, the yearly report, the parameters."""
+"""HTTP API of scoring: officials' and units' scores, the yearly report, the parameters.
+
+Reads go by scope (`shared.auth`): a unit's results to an administrator or a manager of
+that unit or of one above it; an official's score also to that official. The scope is
+checked before anything is looked up, so a caller out of scope gets 403 for a code that
+exists and for one that does not alike: only those in scope can tell a 404. Report
+exports, configuration changes and publishing holds are audited.
+"""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from flask import Response, current_app
+from flask import Response, current_app, g, request
 from flask_smorest import Blueprint
 
 from services.scoring import reports
+from services.scoring.documents import database
 from services.scoring.domain import ScoringConfig
 from services.scoring.schemas import (
     ConfigIn,
@@ -21,8 +29,8 @@ from services.scoring.schemas import (
     YearQuery,
 )
 from services.scoring.scores import hold, publishing_state, read_official, read_unit
-from shared import metrics, topology
-from shared.auth import SECURITY, require
+from shared import audit, metrics, topology
+from shared.auth import SECURITY, access_store, require, require_official, require_unit
 from shared.http import runtime_of
 from shared.periods import current_year
 
@@ -40,25 +48,52 @@ def _period(query: dict) -> str:
     return query["period"] or str(current_year(scoring_context().settings.tz))
 
 
+def _audit(action: str, target: str | None, **details) -> None:
+    """Record what the caller just did (it reaches survey's audit log through the outbox)."""
+    ctx = scoring_context()
+    record = audit.entry("scoring", audit.actor_of(g.principal), action, target=target,
+                         details=details,
+                         address=audit.address_hash(ctx.settings.admin_token,
+                                                    request.remote_addr))
+    audit.record_via_outbox(database(), ctx.audit_relay, record)
+
+
+def _official_unit(code: str) -> str | None:
+    """The official's unit as this service's access copy knows it (None: unknown)."""
+    known = access_store().official(code)
+    return known["unit"] if known else None
+
+
+OUT_OF_SCOPE = "Out of the caller's scope (also for a code that does not exist)"
+UNKNOWN_UNIT = "Unknown unit (to those who may read it)"
+
+
 @scores.get("/scores/officials/<code:code>")
-@require("admin")
+@require("signed-in")
 @scores.arguments(PeriodQuery(), location="query")
 @scores.response(200, OfficialScoreOut)
-@scores.alt_response(404, description="Unknown official")
+@scores.alt_response(403, description=OUT_OF_SCOPE)
+@scores.alt_response(404, description="Unknown official (to those who may read it)")
 @scores.doc(security=SECURITY)
 def get_official_score(query: dict, code: str):
-    """The conduct score of an official for a period."""
+    """The conduct score of an official for a period: for an administrator, a manager in
+    scope of the official's unit, or the official."""
+    if not g.principal.is_admin and g.principal.official != code:
+        require_official(g.principal, code, _official_unit(code))
     return read_official(scoring_context().store, code, _period(query))
 
 
 @scores.get("/scores/units/<code:code>")
-@require("admin")
+@require("signed-in")
 @scores.arguments(PeriodQuery(), location="query")
 @scores.response(200, UnitScoreOut)
-@scores.alt_response(404, description="Unknown unit")
+@scores.alt_response(403, description=OUT_OF_SCOPE)
+@scores.alt_response(404, description=UNKNOWN_UNIT)
 @scores.doc(security=SECURITY)
 def get_unit_score(query: dict, code: str):
-    """A unit's citizen results (rolled up over its units), its officials ranked."""
+    """A unit's citizen results (rolled up over its units), its officials ranked: for an
+    administrator or a manager of the unit or of a unit above it."""
+    require_unit(g.principal, code)
     return read_unit(scoring_context().store, code, _period(query))
 
 
@@ -66,29 +101,38 @@ REPORTS = {"csv": ("text/csv", reports.to_csv), "xlsx": (XLSX, reports.to_xlsx)}
 
 
 def _report(query: dict, code: str, kind: str) -> Response:
+    require_unit(g.principal, code)
     view = read_unit(scoring_context().store, code, _period(query))
     mimetype, render = REPORTS[kind]
-    return Response(render(view), mimetype=mimetype, headers={"Content-Disposition":
+    body = render(view)
+    _audit("report.exported", f"unit:{code}", unit=code, period=view["period"], format=kind)
+    return Response(body, mimetype=mimetype, headers={"Content-Disposition":
                     f'attachment; filename="bao-cao-{code}-{view["period"]}.{kind}"'})
 
 
 @scores.get("/reports/units/<code:code>.csv")
-@require("admin")
+@require("signed-in")
 @scores.arguments(YearQuery(), location="query")
 @scores.response(200, content_type="text/csv", description="The yearly report, UTF-8")
+@scores.alt_response(403, description=OUT_OF_SCOPE)
+@scores.alt_response(404, description=UNKNOWN_UNIT)
 @scores.doc(security=SECURITY)
 def get_report_csv(query: dict, code: str):
-    """The unit's yearly report as CSV (UTF-8 with BOM), Vietnamese headings."""
+    """The unit's yearly report as CSV (UTF-8 with BOM), Vietnamese headings: for an
+    administrator or a manager in scope; every export is audited."""
     return _report(query, code, "csv")
 
 
 @scores.get("/reports/units/<code:code>.xlsx")
-@require("admin")
+@require("signed-in")
 @scores.arguments(YearQuery(), location="query")
 @scores.response(200, content_type=XLSX, description="The yearly report as an Excel workbook")
+@scores.alt_response(403, description=OUT_OF_SCOPE)
+@scores.alt_response(404, description=UNKNOWN_UNIT)
 @scores.doc(security=SECURITY)
 def get_report_xlsx(query: dict, code: str):
-    """The unit's yearly report as XLSX, with number formats and column widths."""
+    """The unit's yearly report as XLSX, with number formats and column widths: for an
+    administrator or a manager in scope; every export is audited."""
     return _report(query, code, "xlsx")
 
 
@@ -112,7 +156,10 @@ def put_config(body: dict):
     """Change the parameters; every score is recomputed (reads use them at once)."""
     cfg = ScoringConfig(**body)
     ctx = scoring_context()
+    old, _ = ctx.store.config()
     version = ctx.store.save_config(cfg)
+    _audit("scoring.config_changed", "scoring/config", old=old.to_dict(),
+           new=cfg.to_dict(), version=version)
     ctx.refresher.scan_soon()
     return {**cfg.to_dict(), "version": version, "recomputing": True}
 
@@ -146,7 +193,10 @@ def put_hold(body: dict):
     """Hold `score.updated` for a while (a rebuild): scores are still derived and read
     live, and every score changed meanwhile is published once, at its final value, when
     the hold ends (or runs out)."""
-    return {"publishing_held_until": hold(scoring_context().store, body["seconds"])}
+    until = hold(scoring_context().store, body["seconds"])
+    _audit("scoring.hold_set", "scoring/hold", seconds=body["seconds"],
+           until=until.isoformat())
+    return {"publishing_held_until": until}
 
 
 @scores.delete("/scoring/hold")
@@ -155,7 +205,12 @@ def put_hold(body: dict):
 @scores.doc(security=SECURITY)
 def delete_hold():
     """End the hold now: what changed meanwhile is published."""
-    scoring_context().store.release_publishing(datetime.now(UTC))
+    store = scoring_context().store
+    now = datetime.now(UTC)
+    was = store.hold_end()
+    store.release_publishing(now)
+    _audit("scoring.hold_ended", "scoring/hold",
+           held_until=was.isoformat() if was and was > now else None)
 
 
 BLUEPRINTS = (scores,)

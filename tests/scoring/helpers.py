@@ -1,12 +1,15 @@
-"""Events for scoring tests."""
+"""Events and callers for scoring tests."""
 
 from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime
 
+from devkit.apps import ADMIN
+from devkit.auth import signed_in
+from shared import auth_events, topology
 from shared import events as ev
-from shared import topology
+from shared.auth import token_digest
 from shared.messages import OutgoingMessage
 
 WHEN = datetime(2026, 5, 10, 3, tzinfo=UTC)
@@ -30,17 +33,19 @@ def review(reviewee="CB1", reviewer="p" * 20, revision=1, scores=None, period="2
         "submitted_at": WHEN}, source="/test", id=f"review-{rid}-{revision}")
 
 
-def official(code="CB1", unit="U1", version=1, name=None, active=True, position=None):
+def official(code="CB1", unit="U1", version=1, name=None, active=True, position=None,
+             roles=()):
     return ev.make_event(ev.OFFICIAL_UPSERTED, {
         "code": code, "full_name": name or f"Cán bộ {code}", "unit": unit, "version": version,
-        "active": active, "position": position, "updated_at": datetime.now(UTC)},
+        "active": active, "position": position, "roles": list(roles),
+        "email": f"{code.lower()}@example.vn", "updated_at": datetime.now(UTC)},
         source="/test")
 
 
-def unit(code="U1", parent=None, version=1, name=None):
+def unit(code="U1", parent=None, version=1, name=None, managers=()):
     return ev.make_event(ev.UNIT_UPSERTED, {
         "code": code, "name": name or f"Đơn vị {code}", "parent": parent, "version": version,
-        "updated_at": datetime.now(UTC)}, source="/test")
+        "managers": list(managers), "updated_at": datetime.now(UTC)}, source="/test")
 
 
 def deliver(running, *events):
@@ -48,3 +53,42 @@ def deliver(running, *events):
     for e in events:
         pub.publish(OutgoingMessage.from_event(e))
     assert running.bus.drain_wait(20, queues=[topology.queue_for("scoring").name])
+
+
+# The office of the scope tests: P above U1 and U2; MP manages P, M1 U1, M2 U2; ADM has
+# the role admin; every official has the bearer token "cso_<code>".
+PEOPLE = {"CB1": "U1", "CB2": "U1", "M1": "U1", "M2": "U2", "MP": "P", "ADM": "U2"}
+
+
+def office_events() -> list:
+    return [unit("P", managers=["MP"]), unit("U1", parent="P", managers=["M1"]),
+            unit("U2", parent="P", managers=["M2"]),
+            *(official(code, where, roles=["admin"] if code == "ADM" else [])
+              for code, where in PEOPLE.items()),
+            *(token_issued(code) for code in PEOPLE),
+            rating("CB1", unit="U1"), rating("M2", unit="U2")]
+
+
+def token_issued(code: str):
+    return ev.make_event(auth_events.TOKEN_ISSUED, {
+        "official": code, "digest": token_digest(f"cso_{code}"),
+        "issued_at": datetime.now(UTC)}, source="/test")
+
+
+def revoked(code: str, *, tokens=False, sessions=False):
+    return ev.make_event(auth_events.REVOKED, {
+        "at": datetime.now(UTC), "official": code, "tokens": tokens, "sessions": sessions},
+        source="/test")
+
+
+def as_caller(running, caller: str):
+    """(a test client, headers) acting as `caller`: "anonymous", "admin" (ADMIN_TOKEN),
+    an official's code (their bearer token) or "<code>-session" (a session cookie)."""
+    client = running.app.test_client()
+    if caller == "anonymous":
+        return client, {}
+    if caller == "admin":
+        return client, ADMIN
+    if caller.endswith("-session"):
+        return client, signed_in(client, caller.removesuffix("-session"))
+    return client, {"Authorization": f"Bearer cso_{caller}"}

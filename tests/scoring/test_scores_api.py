@@ -5,8 +5,7 @@ from __future__ import annotations
 import pytest
 
 from devkit.apps import ADMIN
-from shared.auth import Principal
-from shared.http import add_token_resolver
+from devkit.auth import grant
 from tests.scoring.helpers import deliver, rating
 from tests.scoring.helpers import official as official_record
 
@@ -70,14 +69,13 @@ def test_bad_period_is_422(scoring, period):
     assert list(r.get_json()["errors"]) == ["period"]
 
 
-def test_scores_need_the_admin_token(scoring):
+def test_scores_need_a_caller_who_may_read_them(scoring):
     deliver(scoring, official_event(1))
     assert scoring.client.get("/api/v1/scores/officials/CB1").status_code == 401
     bad = {"Authorization": "Bearer wrong-token-wrong-token"}
     r = scoring.client.get("/api/v1/scores/officials/CB1", headers=bad)
     assert r.status_code == 401 and r.headers["WWW-Authenticate"].startswith("Bearer")
-    add_token_resolver(scoring.app, lambda t: Principal("official", "CB2")
-                       if t == "official-token-1234" else None)
+    grant(scoring.app, officials={"CB2": {"unit": "U1"}}, tokens={"cso_colleague": "CB2"})
     r = scoring.client.get("/api/v1/scores/officials/CB1",
-                           headers={"Authorization": "Bearer official-token-1234"})
-    assert r.status_code == 403
+                           headers={"Authorization": "Bearer cso_colleague"})
+    assert r.status_code == 403 and r.mimetype == "application/problem+json"
