@@ -17,9 +17,11 @@ from services.notify.scheduling import Scheduler
 from services.notify.sender import Sender
 from services.notify.store import NotifyStore
 from services.notify.views import BLUEPRINTS
-from shared import db, topology
+from shared import audit, db, me, signin, topology
+from shared.access import AccessStore, access_handler, install_access
 from shared.config import Settings
 from shared.http import runtime_of
+from shared.outbox import OutboxRelay
 from shared.runtime import Part
 
 logger = logging.getLogger(__name__)
@@ -32,38 +34,59 @@ class NotifyContext:
     store: NotifyStore
     sender: Sender
     scheduler: Scheduler
+    access: AccessStore
+    relay: OutboxRelay  # publishes notify's audit records to survey's audit log
 
 
 def install(app: Flask, api, settings: Settings, bus) -> NotifyContext:
-    """Add notify's database, consumer, sender and scheduler to `app` (started later)."""
+    """Add notify's database, consumer, sender, scheduler and audit relay to `app`
+    (started later)."""
     database = db.connect(settings.mongodb_url, alias=documents.ALIAS,
                           default_db="congso_notify", shared_url=settings.service == "all")
-    dbinit = db.DatabaseInit(documents.ALIAS, documents.ensure_indexes)
+    access = install_access(app, lambda: get_db(documents.ALIAS), settings)
+
+    def ensure_indexes() -> None:
+        documents.ensure_indexes()
+        access.ensure_indexes()
+        audit.ensure_indexes(get_db(documents.ALIAS))
+
+    dbinit = db.DatabaseInit(documents.ALIAS, ensure_indexes)
     store = NotifyStore()
     sender = Sender(store, EmailChannel(settings.smtp_url, settings.smtp_from),
-                    WebhookChannel(settings.webhook_secret))
+                    WebhookChannel(settings.webhook_secret),
+                    link_key=signin.link_key(settings.signin_link_key, settings.admin_token),
+                    print_links=settings.demo and settings.smtp_url is None)
+    publisher = bus.publisher()
+    relay = OutboxRelay([lambda: get_db(documents.ALIAS)[audit.OUTBOX]], publisher,
+                        name="notify-outbox")
     scheduler = Scheduler(get_db(documents.ALIAS).client, database.name, store=store,
                           deps={"sender": sender, "tz": settings.tz})
     consumer = bus.consumer(topology.queue_for("notify"),
-                            make_dispatcher(store=store, sender=sender, scheduler=scheduler,
+                            make_dispatcher(before=access_handler(access), store=store,
+                                            sender=sender, scheduler=scheduler,
                                             tz=settings.tz),
                             name="congso-notify", healthy=lambda: dbinit.ready)
     runtime = runtime_of(app)
     runtime.add("notify.db", dbinit, readiness="notify.database")
+    runtime.add("notify.publisher", publisher, readiness="notify.broker")
+    runtime.add("notify.relay", relay)
     runtime.add("notify.sender", sender)
     runtime.add("notify.jobs", Part(scheduler.start_store, scheduler.stop_store))
     runtime.add("notify.scheduler", Part(scheduler.start_lease, scheduler.stop_lease),
                 background=True)
     runtime.add("notify.consumer", consumer, background=True, readiness="notify.broker")
     ctx = NotifyContext(settings=settings, consumer=consumer, store=store, sender=sender,
-                        scheduler=scheduler)
+                        scheduler=scheduler, access=access, relay=relay)
     app.extensions["notify"] = ctx
     if settings.load_calendar:
         runtime.on_start.append(lambda: _load_calendar(ctx))
     if settings.smtp_url is None:
-        logger.info("SMTP_URL is not set: email notifications are logged as skipped")
+        logger.info("SMTP_URL is not set: email notifications are logged as skipped%s",
+                    " (the demo prints sign-in links on its console)" if sender.print_links
+                    else "")
     for blp in BLUEPRINTS:
         api.register_blueprint(blp)
+    me.register(app, api)
     return ctx
 
 

@@ -61,12 +61,15 @@ class Submission(Document):
 
 
 class Notification(Document):
-    """One message to one unit through one channel; `_id` is its claim key, so the same
-    reminder or alert can never be created, hence sent, twice."""
+    """One message to one unit (or one official) through one channel; `_id` is its claim
+    key, so the same reminder, alert or sign-in link can never be created, hence sent,
+    twice."""
 
     id = StringField(primary_key=True)
     kind = StringField(required=True)
-    unit = StringField(required=True)
+    # the unit it is about; for a message to one official, the official's unit (if known)
+    unit = StringField()
+    official = StringField()  # a message to one official (sign-in link, account notice)
     deadline = StringField()
     channel = StringField(required=True)  # "email", "webhook" (or "directory" while waiting)
     recipient = StringField()
@@ -79,11 +82,17 @@ class Notification(Document):
     text = StringField()
     html = StringField()
     data = DictField()
+    # a sign-in link: what makes its secret at delivery (the nonce, dropped once settled;
+    # the stored subject and text show the link withheld), and when the link expires
+    context = DictField()
+    link_nonce = StringField()
+    login_url = StringField()
+    expires_at = DateTimeField()
     created_at = DateTimeField(required=True)
     sent_at = DateTimeField()
     next_attempt_at = DateTimeField()
     meta = {"db_alias": ALIAS, "collection": "notifications",
-            "indexes": [("unit", "-created_at"), "deadline", "kind",
+            "indexes": [("unit", "-created_at"), "deadline", "kind", "official",
                         ("status", "next_attempt_at"), ("status", "to_unit")]}
 
 

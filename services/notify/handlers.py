@@ -6,9 +6,10 @@ import logging
 from collections.abc import Callable
 from zoneinfo import ZoneInfo
 
-from services.notify import alerts
+from services.notify import alerts, people
 from services.notify.sender import Sender
 from services.notify.store import NotifyStore
+from shared import auth_events as auth
 from shared import events as ev
 from shared.events import Event
 from shared.messages import make_dispatcher as shared_dispatcher
@@ -48,14 +49,31 @@ def judge_score(event: Event, *, store: NotifyStore, sender: Sender, scheduler,
     alerts.alert_score(event.loaded_data(), store=store, scheduler=scheduler, tz=tz)
 
 
+def email_signin_link(event: Event, *, store: NotifyStore, sender: Sender, scheduler,
+                      tz: ZoneInfo) -> None:
+    """A sign-in link was asked for: email it to the official (once per link)."""
+    people.send_signin_link(event.loaded_data(), store=store, sender=sender, tz=tz)
+
+
+def email_account_notice(event: Event, *, store: NotifyStore, sender: Sender, scheduler,
+                         tz: ZoneInfo) -> None:
+    """Something was done to an official's account: tell them at once, at each address."""
+    people.send_account_notice(event.loaded_data(), event.id, store=store, sender=sender,
+                               tz=tz)
+
+
 HANDLERS: dict[str, Callable[..., None]] = {
     ev.UNIT_UPSERTED: apply_unit_upserted,
     ev.OFFICIAL_UPSERTED: apply_official_upserted,
     ev.RATING_SUBMITTED: alert_low_rating,
     ev.SCORE_UPDATED: judge_score,
+    auth.LINK_REQUESTED: email_signin_link,
+    auth.ACCOUNT_NOTICE: email_account_notice,
 }
 
 
-def make_dispatcher(**deps) -> Callable[[Event], None]:
-    """Route each event of the queue to its handler."""
-    return shared_dispatcher(HANDLERS, **deps)
+def make_dispatcher(*, before: Callable[[Event], None] | None = None,
+                    **deps) -> Callable[[Event], None]:
+    """Route each event of the queue to its handler (each first to `before`: the access
+    copy)."""
+    return shared_dispatcher(HANDLERS, before=before, **deps)

@@ -20,9 +20,16 @@ def _env(autoescape: bool) -> Environment:
 
 
 def render(kind: str, context: dict) -> tuple[str, str, str]:
-    """(subject, plain text, html) of a notification of `kind`."""
+    """(subject, plain text, html) of a notification of `kind`; a `link` in the context
+    (a URL on a line of its own) becomes a button in the HTML."""
     subject = " ".join(_env(False).get_template(f"{kind}.subject").render(context).split())
     text = _env(False).get_template(f"{kind}.txt").render(context).strip() + "\n"
     paragraphs = [p.strip() for p in text.split("\n\n") if p.strip()]
-    html = _env(True).get_template("email.html").render(subject=subject, paragraphs=paragraphs)
+    html = _env(True).get_template("email.html").render(
+        subject=subject, paragraphs=paragraphs, link=_url(context.get("link")))
     return subject, text, html
+
+
+def _url(value) -> str | None:
+    return value if isinstance(value, str) and value.startswith(("https://", "http://")) \
+        else None

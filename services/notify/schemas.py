@@ -69,7 +69,10 @@ class NotificationQuery(Strict):
     unit = fields.String(load_default=None, validate=CODE)
     deadline = fields.String(load_default=None, validate=validate.Length(1, 64))
     kind = fields.String(load_default=None, validate=validate.OneOf(
-        ["deadline.reminder", "deadline.overdue", "rating.alert", "score.alert"]))
+        ["deadline.reminder", "deadline.overdue", "rating.alert", "score.alert",
+         "auth.link", "account.notice"]))
+    official = fields.String(load_default=None, validate=CODE, metadata={
+        "description": "messages to this official (administrators only)"})
     status = fields.String(load_default=None, validate=validate.OneOf(
         ["waiting", "pending", "sent", "failed", "skipped"]))
     page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=100000))
@@ -79,7 +82,11 @@ class NotificationQuery(Strict):
 class NotificationOut(Schema):
     id = fields.String(attribute="_id")
     kind = fields.String()
-    unit = fields.String()
+    # the unit it is about; for a message to one official, the official's unit (null
+    # while notify has not heard of the official)
+    unit = fields.String(allow_none=True, dump_default=None)
+    official = fields.String(allow_none=True, dump_default=None, metadata={
+        "description": "the official a message to one person went to; null for a unit's"})
     # every field of the contract is in every item: null (or empty) rather than absent
     deadline = fields.String(allow_none=True, dump_default=None)
     channel = fields.String()

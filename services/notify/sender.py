@@ -27,7 +27,9 @@ from tenacity import (
     wait_random_exponential,
 )
 
+from services.notify import links
 from services.notify.channels import EmailChannel, NotConfigured, SendFailed, WebhookChannel
+from services.notify.notices import PERSONAL_KINDS
 from services.notify.render import render
 from services.notify.store import NotifyStore
 from shared import metrics
@@ -47,8 +49,12 @@ class _Stopping(Exception):
 class Sender:
     def __init__(self, store: NotifyStore, email: EmailChannel, webhook: WebhookChannel, *,
                  workers: int = 8, max_attempts: int = 5, initial_delay: float = 1.0,
-                 max_delay: float = 60.0, scan_interval: float = 10.0):
+                 max_delay: float = 60.0, scan_interval: float = 10.0,
+                 link_key: bytes | None = None, print_links: bool = False):
         self.store = store
+        self.link_key = link_key  # makes a sign-in link's secret from its nonce (links.py)
+        # the all-in-one demo without SMTP_URL only: an unsent link goes to the console
+        self.print_links = print_links
         self.email = email
         self.webhook = webhook
         self.max_attempts = max_attempts
@@ -94,10 +100,21 @@ class Sender:
             created.append(nid)
             if skipped:
                 logger.warning("%s for %s not sent: the unit has no email or webhook", kind, unit)
-                metrics.NOTIFICATIONS.labels(kind, channel, "skipped").inc()
+                _count(kind, channel, "skipped")
             else:
                 self.submit(nid)
         return created
+
+    def create(self, doc: dict) -> bool:
+        """Create one notification under its claim key (`_id`) and send it if pending;
+        False when it exists already: never twice."""
+        if not self.store.claim(doc):
+            return False
+        if doc["status"] == "pending":
+            self.submit(doc["_id"])
+        else:
+            _count(doc["kind"], doc["channel"], doc["status"])
+        return True
 
     def _wait(self, key, kind, unit, context, data, deadline, about_unit) -> list[str]:
         nid = f"{key}|directory"
@@ -192,6 +209,7 @@ class Sender:
             status, sent_at = "sent", datetime.now(UTC)
         except NotConfigured as exc:
             status = "skipped"
+            self._print_link(doc, exc)
             self.store.record_error(nid, str(exc), attempt=False)
             logger.info("%s skipped: %s", nid, exc)
         except RetryError:
@@ -204,9 +222,15 @@ class Sender:
             self.store.record_error(nid, f"unexpected: {exc!r}")
             status = "failed"
         self.store.settle(nid, status, sent_at)
-        metrics.NOTIFICATIONS.labels(doc.get("kind", "?"), doc.get("channel", "?"),
-                                     status).inc()
+        _count(doc.get("kind", "?"), doc.get("channel", "?"), status)
         return status
+
+    def _print_link(self, doc: dict, exc: Exception) -> None:
+        # the one place a link is shown outside its email: the demo's own console
+        if self.print_links and not isinstance(exc, links.Expired):
+            line = links.console_line(doc, self.link_key)
+            if line is not None:
+                print(line, flush=True)
 
     def _sleep(self, seconds: float) -> None:
         if self._loop.stopping.wait(seconds):
@@ -215,13 +239,19 @@ class Sender:
     def _send(self, doc: dict) -> None:
         if doc["channel"] == "email":
             recipients = [r.strip() for r in (doc.get("recipient") or "").split(";") if r.strip()]
-            self.email.send(recipients, doc["subject"], doc["text"], doc["html"])
+            subject, text, html = links.content(doc, self.link_key, datetime.now(UTC))
+            self.email.send(recipients, subject, text, html)
         elif doc["channel"] == "webhook":
             self.webhook.send(doc["recipient"], {
                 "id": doc["_id"], "kind": doc["kind"], "unit": doc["unit"],
                 "subject": doc["subject"], "text": doc["text"], "data": doc.get("data") or {}})
         else:
             raise NotConfigured(f"no channel {doc['channel']!r}")
+
+
+def _count(kind: str, channel: str, status: str) -> None:
+    if kind not in PERSONAL_KINDS:  # a count of those would date one person's action
+        metrics.NOTIFICATIONS.labels(kind, channel, status).inc()
 
 
 def _channels(contact: dict) -> list[tuple[str, str | None]]:

@@ -10,10 +10,12 @@ import contextlib
 from collections.abc import Iterator
 from datetime import datetime, timedelta
 
+from mongoengine.connection import get_db
 from pymongo import DESCENDING, ReturnDocument
 from pymongo.errors import DuplicateKeyError
 
 from services.notify.documents import (
+    ALIAS,
     AlertState,
     Deadline,
     Lease,
@@ -24,6 +26,7 @@ from services.notify.documents import (
     Submission,
     UnitContact,
 )
+from shared import audit
 
 _NOT_IN_HAND = [{"sending_until": {"$exists": False}}]
 
@@ -166,8 +169,10 @@ class NotifyStore:
             {"_id": nid}, {"$inc": {"attempts": int(attempt)}, "$push": {"errors": error[:500]}})
 
     def settle(self, nid: str, status: str, sent_at: datetime | None = None) -> None:
-        """The final status of a delivery (a success counts as one more attempt)."""
-        update: dict = {"$set": {"status": status}, "$unset": {"sending_until": ""}}
+        """The final status of a delivery (a success counts as one more attempt); a
+        sign-in link's nonce is dropped: nothing can make its link again."""
+        update: dict = {"$set": {"status": status},
+                        "$unset": {"sending_until": "", "link_nonce": ""}}
         if sent_at is not None:
             update["$set"]["sent_at"] = sent_at
             update["$inc"] = {"attempts": 1}
@@ -246,6 +251,12 @@ class NotifyStore:
                                                                  "last_sent_at": 1}):
             if doc.get("pending"):
                 yield doc["_id"], doc.get("last_sent_at")
+
+    # --- audit ------------------------------------------------------------------------
+
+    def record_audit(self, relay, record: dict) -> None:
+        """Store an audit record with its event in one write; `relay` brings it to survey."""
+        audit.record_via_outbox(get_db(ALIAS), relay, record)
 
     # --- the scheduler's lease --------------------------------------------------------
 

@@ -1,11 +1,15 @@
-"""HTTP API of notify: deadlines, submissions, the calendar, the notification log."""
+"""HTTP API of notify: deadlines, submissions, the calendar, the notification log.
+
+Writes are for administrators and audited; reads are for administrators and the managers
+of units, within their scope (scopes.py).
+"""
 
 from __future__ import annotations
 
 from flask import current_app, g, request
 from flask_smorest import Blueprint
 
-from services.notify import calendar
+from services.notify import calendar, scopes
 from services.notify.deadlines import planned, save_deadline
 from services.notify.schemas import (
     CalendarIn,
@@ -15,9 +19,10 @@ from services.notify.schemas import (
     NotificationQuery,
     SubmissionOut,
 )
-from shared.auth import SECURITY, require
+from shared import audit
+from shared.auth import SECURITY, access_store, require
 from shared.db import stored_now
-from shared.errors import NotFound
+from shared.errors import Forbidden, NotFound
 from shared.http import check_code
 
 blp = Blueprint("notify", __name__, url_prefix="/api/v1",
@@ -28,8 +33,35 @@ def _ctx():
     return current_app.extensions["notify"]
 
 
-def _deadline_out(doc: dict) -> dict:
-    return {**doc, "reminders_at": planned(doc), "submitted": _ctx().store.submitted(doc["_id"])}
+def _scope() -> set[str] | None:
+    """None for an administrator; else the units in the caller's scope (403 if none)."""
+    principal = g.principal
+    if principal.is_admin:
+        return None
+    store = access_store()
+    scope = store.scope(principal.official) if principal.official and store else set()
+    scopes.require_manager(scope)
+    return scope
+
+
+def _deadline_out(doc: dict, scope: set[str] | None = None) -> dict | None:
+    """The deadline as the caller sees it (None: not in their scope)."""
+    seen = scopes.visible_deadline(doc, _ctx().store.submitted(doc["_id"]), scope)
+    return None if seen is None else {**seen, "reminders_at": planned(doc)}
+
+
+def _audit(action: str, target: str, details: dict | None = None) -> None:
+    """Record who did it, from which address (hashed), for survey's audit log."""
+    ctx = _ctx()
+    ctx.store.record_audit(ctx.relay, audit.entry(
+        "notify", audit.actor_of(g.principal), action, target=target, details=details,
+        address=audit.address_hash(ctx.settings.admin_token, request.remote_addr)))
+
+
+def _deadline_details(doc: dict) -> dict:
+    return {"title": doc["title"], "due_at": doc["due_at"].isoformat(),
+            "units": doc["units"], "remind_before": doc["remind_before"],
+            "escalate_to": doc.get("escalate_to")}
 
 
 def _unknown(deadline_id: str) -> NotFound:
@@ -58,25 +90,40 @@ def _save(deadline_id: str, body: dict) -> tuple[dict, bool]:
 def put_deadline(body: dict, deadline_id: str):
     """Create or change a deadline; its reminders are (re)scheduled."""
     check_code(deadline_id, "id")
+    before = _ctx().store.deadline(deadline_id)
     doc, created = _save(deadline_id, body)
+    details = _deadline_details(doc)
+    if before is not None:
+        details["previous"] = _deadline_details(before)
+    _audit("deadline_created" if created else "deadline_changed", f"deadlines/{deadline_id}",
+           details)
     return _deadline_out(doc), 201 if created else 200
 
 
 @blp.get("/deadlines")
-@require("admin")
+@require("admin", "official")
 @blp.response(200, DeadlineOut(many=True))
 @blp.doc(security=SECURITY)
 def list_deadlines():
-    """Every deadline not deleted, soonest first."""
-    return [_deadline_out(d) for d in _ctx().store.deadlines()]
+    """Every deadline not deleted, soonest first (a manager: those naming a unit in
+    their scope, with only those units listed)."""
+    scope = _scope()
+    seen = (_deadline_out(d, scope) for d in _ctx().store.deadlines())
+    return [d for d in seen if d is not None]
 
 
 @blp.get("/deadlines/<code:deadline_id>")
-@require("admin")
+@require("admin", "official")
 @blp.response(200, DeadlineOut)
 @blp.doc(security=SECURITY)
 def get_deadline(deadline_id: str):
-    return _deadline_out(_live_deadline(deadline_id))
+    """One deadline (a manager: if it names a unit in their scope)."""
+    scope = _scope()
+    seen = _deadline_out(_live_deadline(deadline_id), scope)
+    if seen is None:
+        raise Forbidden(f"Deadline {deadline_id!r} names no unit in your scope.",
+                        slug="out-of-scope")
+    return seen
 
 
 @blp.delete("/deadlines/<code:deadline_id>")
@@ -85,9 +132,11 @@ def get_deadline(deadline_id: str):
 @blp.doc(security=SECURITY)
 def delete_deadline(deadline_id: str):
     """Delete a deadline and cancel its reminders."""
-    if not _ctx().store.delete_deadline(deadline_id):
+    before = _ctx().store.deadline(deadline_id)
+    if before is None or not _ctx().store.delete_deadline(deadline_id):
         raise _unknown(deadline_id)
     _ctx().scheduler.cancel_deadline(deadline_id)
+    _audit("deadline_deleted", f"deadlines/{deadline_id}", _deadline_details(before))
 
 
 @blp.post("/deadlines/<code:deadline_id>/submissions/<code:unit>")
@@ -102,7 +151,11 @@ def post_submission(deadline_id: str, unit: str):
         # a mistyped code must not look submitted while the real unit is still reminded
         raise NotFound(f"Deadline {deadline_id!r} is not for unit {unit!r}; it is for "
                        f"{', '.join(deadline['units'])}.", slug="unit-not-in-deadline")
-    return _ctx().store.submit(deadline_id, unit, stored_now())
+    record = _ctx().store.submit(deadline_id, unit, stored_now())
+    _audit("submission_marked", f"deadlines/{deadline_id}/submissions/{unit}",
+           {"deadline": deadline_id, "unit": unit,
+            "submitted_at": record["submitted_at"].isoformat()})
+    return record
 
 
 @blp.post("/calendar")
@@ -116,19 +169,23 @@ def load_calendar(body: dict):
     for deadline_id, spec in calendar.deadlines(body["year"], _ctx().settings.tz):
         doc, _ = _save(deadline_id, spec)
         out.append(_deadline_out(doc))
+    _audit("calendar_loaded", f"calendar/{body['year']}",
+           {"year": body["year"], "deadlines": [d["_id"] for d in out]})
     return out
 
 
 @blp.get("/notifications")
-@require("admin")
+@require("admin", "official")
 @blp.arguments(NotificationQuery(), location="query")
 @blp.response(200, NotificationOut(many=True),
               headers={"X-Total-Count": {"description": "matching notifications",
                                          "schema": {"type": "integer"}}})
 @blp.doc(security=SECURITY)
 def list_notifications(query: dict):
-    """The notification log, newest first; filter by unit, deadline, kind, status."""
-    where = {k: query[k] for k in ("unit", "deadline", "kind", "status") if query.get(k)}
+    """The notification log, newest first; filter by unit, deadline, kind, status,
+    official. A manager: the notifications about units in their scope (403 for a unit
+    outside it), never the messages to one official (sign-in links, account notices)."""
+    where = scopes.log_filter(query, _scope())
     g.total_count, page = _ctx().store.notifications(where, query["page"], query["per_page"])
     return page
 

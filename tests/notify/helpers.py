@@ -1,13 +1,15 @@
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from devkit.apps import Running
 from services.notify.app import create_app
+from shared import auth_events as auth
 from shared import events as ev
-from shared import topology
+from shared import signin, topology
+from shared.auth import token_digest
 from shared.http import runtime_of
 from shared.memory_bus import MemoryBus
 from shared.messages import OutgoingMessage
@@ -36,17 +38,45 @@ def run_job(running, func, *args, now):
     return ctx(running).scheduler.run(func, *args, now=now)
 
 
-def unit(code, *, emails=(), webhook=None, parent=None, version=1, name=None):
+def unit(code, *, emails=(), webhook=None, parent=None, version=1, name=None, managers=()):
     return ev.make_event(ev.UNIT_UPSERTED, {
         "code": code, "name": name or f"Đơn vị {code}", "parent": parent,
-        "emails": list(emails), "webhook_url": webhook, "version": version,
-        "updated_at": datetime.now(UTC)}, source="/test")
+        "emails": list(emails), "webhook_url": webhook, "managers": list(managers),
+        "version": version, "updated_at": datetime.now(UTC)}, source="/test")
 
 
-def official(code, unit_code, name=None):
+def official(code, unit_code, name=None, *, email=None, roles=(), active=True, version=1):
     return ev.make_event(ev.OFFICIAL_UPSERTED, {
-        "code": code, "full_name": name or f"Cán bộ {code}", "unit": unit_code, "version": 1,
+        "code": code, "full_name": name or f"Cán bộ {code}", "unit": unit_code,
+        "email": email, "roles": list(roles), "active": active, "version": version,
         "updated_at": datetime.now(UTC)}, source="/test")
+
+
+LOGIN_URL = "http://kiosk.test/login/"
+
+
+def link_requested(official_code, email, *, nonce=None, expires_in=timedelta(minutes=15),
+                   full_name="Trần Thị Bình"):
+    """An auth.link_requested as survey publishes it (the nonce, never the link)."""
+    return ev.make_event(auth.LINK_REQUESTED, {
+        "nonce": nonce or signin.new_nonce(), "official": official_code, "email": email,
+        "full_name": full_name, "expires_at": datetime.now(UTC) + expires_in,
+        "login_url": LOGIN_URL, "next": "/"}, source=ev.SOURCES["survey"])
+
+
+def account_notice(official_code, emails, notice="token_issued", *, by="admin",
+                   details=None, full_name="Trần Thị Bình"):
+    return ev.make_event(auth.ACCOUNT_NOTICE, {
+        "official": official_code, "full_name": full_name, "emails": list(emails),
+        "notice": notice, "at": datetime.now(UTC), "by": by, "details": details or {}},
+        source=ev.SOURCES["survey"])
+
+
+def token_issued(official_code, token):
+    """The event that tells notify an official's bearer token (by its digest)."""
+    return ev.make_event(auth.TOKEN_ISSUED, {
+        "official": official_code, "digest": token_digest(token),
+        "issued_at": datetime.now(UTC)}, source=ev.SOURCES["survey"])
 
 
 def rating(official_code, overall, *, unit_code="U1", comment=None, when=None, rid=None,

@@ -61,7 +61,7 @@ def test_a_dead_webhook_ends_failed_and_blocks_nothing(notify, smtp, webhook_rec
     assert len(smtp.messages) == 1
     r = notify.client.get("/api/v1/notifications?status=failed", headers=ADMIN)
     assert [n["channel"] for n in r.get_json()] == ["webhook"]
-    metrics = notify.client.get("/metrics").get_data(as_text=True)
+    metrics = notify.client.get("/metrics", headers=ADMIN).get_data(as_text=True)
     assert 'congso_notifications_total{channel="webhook",kind="rating.alert",' \
            'status="failed"}' in metrics
 
