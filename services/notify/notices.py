@@ -46,32 +46,54 @@ def actor_words(by: str) -> tuple[str, str]:
     return f"Quản trị viên {code}", f"Administrator {code}"
 
 
+# notice -> (subject, what happened in Vietnamese, in English); {who}, {at}, {change}
+_NOTICES = {
+    "token_issued": (
+        "Một mã truy cập đã được cấp cho tài khoản của bạn",
+        "{who} đã cấp một mã truy cập (token) cho tài khoản của bạn lúc {at}. Ai giữ mã "
+        "này có thể dùng congso với tư cách của bạn.",
+        "{who} issued an access token for your account at {at}; whoever holds it can use "
+        "congso as you."),
+    "tokens_revoked": (
+        "Các mã truy cập của tài khoản bạn đã bị thu hồi",
+        "{who} đã thu hồi mọi mã truy cập (token) của tài khoản bạn lúc {at}; các mã đã "
+        "cấp trước đó không còn dùng được.",
+        "{who} revoked every access token of your account at {at}; the tokens issued "
+        "before no longer work."),
+    "email_changed": (
+        "Địa chỉ email của tài khoản bạn đã được thay đổi",
+        "{who} đã đổi địa chỉ email của tài khoản bạn{change} lúc {at}. Từ nay liên kết "
+        "đăng nhập được gửi tới địa chỉ mới.",
+        "{who} changed your account's email address{change} at {at}; sign-in links now go "
+        "to the new address."),
+    # an email change that took the address away
+    "email_removed": (
+        "Địa chỉ email của tài khoản bạn đã được gỡ bỏ",
+        "{who} đã gỡ địa chỉ email{change} khỏi tài khoản của bạn lúc {at}; congso không "
+        "còn gửi liên kết đăng nhập tới địa chỉ này.",
+        "{who} removed the email address{change} from your account at {at}; congso no "
+        "longer sends sign-in links to it."),
+}
+
+
 def notice_context(notice: str, full_name: str, at: datetime, by: str, details: dict,
                    tz: ZoneInfo) -> dict:
     """The subject and sentences of an account notice (token issued, tokens revoked,
-    email changed)."""
+    email changed: `details` may name the `previous` address and the `new` one)."""
+    old, new = details.get("previous"), details.get("new")
+    if notice == "email_changed" and old and not new:
+        notice = "email_removed"
+    subject, vi, en = _NOTICES[notice]
     who_vi, who_en = actor_words(by)
     at_vi, at_en = local_times(at, tz)
-    if notice == "token_issued":
-        subject = "Một mã truy cập đã được cấp cho tài khoản của bạn"
-        what_vi = (f"{who_vi} đã cấp một mã truy cập (token) cho tài khoản của bạn lúc "
-                   f"{at_vi}. Ai giữ mã này có thể dùng congso với tư cách của bạn.")
-        what_en = (f"{who_en} issued an access token for your account at {at_en}; "
-                   "whoever holds it can use congso as you.")
-    elif notice == "tokens_revoked":
-        subject = "Các mã truy cập của tài khoản bạn đã bị thu hồi"
-        what_vi = (f"{who_vi} đã thu hồi mọi mã truy cập (token) của tài khoản bạn lúc "
-                   f"{at_vi}; các mã đã cấp trước đó không còn dùng được.")
-        what_en = (f"{who_en} revoked every access token of your account at {at_en}; "
-                   "the tokens issued before no longer work.")
+    if notice == "email_removed":
+        change_vi = change_en = f" {old}"
+    elif old and new:
+        change_vi, change_en = f" từ {old} sang {new}", f" from {old} to {new}"
+    elif new:
+        change_vi, change_en = f" thành {new}", f" to {new}"
     else:
-        subject = "Địa chỉ email của tài khoản bạn đã được thay đổi"
-        old, new = details.get("previous_email"), details.get("email")
-        change_vi = f" từ {old} sang {new}" if old and new else ""
-        change_en = f" from {old} to {new}" if old and new else ""
-        what_vi = (f"{who_vi} đã đổi địa chỉ email của tài khoản bạn{change_vi} lúc "
-                   f"{at_vi}. Từ nay liên kết đăng nhập được gửi tới địa chỉ mới.")
-        what_en = (f"{who_en} changed your account's email address{change_en} at {at_en}; "
-                   "sign-in links now go to the new address.")
-    return {"full_name": full_name, "title": subject, "what_vi": what_vi,
-            "what_en": what_en}
+        change_vi = change_en = ""
+    return {"full_name": full_name, "title": subject,
+            "what_vi": vi.format(who=who_vi, at=at_vi, change=change_vi),
+            "what_en": en.format(who=who_en, at=at_en, change=change_en)}

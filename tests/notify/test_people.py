@@ -235,8 +235,8 @@ def test_a_token_issued_is_told_to_the_official_at_once(person, smtp):
 
 def test_an_email_change_goes_to_the_new_and_the_old_address_once_each(person, smtp):
     event = account_notice("CB1", ["moi@example.vn", "cu@example.vn"], "email_changed",
-                           by="ADM (session)", details={"previous_email": "cu@example.vn",
-                                                        "email": "moi@example.vn"})
+                           by="ADM (session)", details={"previous": "cu@example.vn",
+                                                        "new": "moi@example.vn"})
     deliver(person, event, event)
     settled()
     assert sorted(m["To"] for m in smtp.messages) == ["cu@example.vn", "moi@example.vn"]
