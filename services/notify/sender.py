@@ -5,7 +5,9 @@ the same unit and channel exists at most once, whatever redelivers or reruns. De
 runs on a pool of worker threads, one notification per task, so a slow or dead channel
 never holds up another, nor the consumer. Each attempt is recorded; after the last one
 the notification is `failed`, visible in the log API and in a metric. A rescan loop picks
-up what a restart or a crash left pending.
+up what a restart or a crash left pending. A sign-in link's email is written at each
+attempt, the link made in memory from its nonce (links.py); messages to one person are
+left out of the metrics (they would date that person's action).
 """
 
 from __future__ import annotations
