@@ -95,8 +95,9 @@ def settled(url: str, queue: str, inflight=lambda: 0) -> bool:
 def consumer_state(service: ServiceProcess, url: str, queue: str) -> str:
     """What to show when a service's queue does not drain: the queue, the consumer's own
     gauges and counters, the end of its log."""
-    metrics = [line for line in requests.get(f"{service.base}/metrics", timeout=5).text
-               .splitlines() if line.startswith(("congso_consumer", "congso_events_consumed"))]
+    text = requests.get(f"{service.base}/metrics", headers=ADMIN, timeout=5).text
+    metrics = [line for line in text.splitlines()
+               if line.startswith(("congso_consumer", "congso_events_consumed"))]
     return (f"{queue}: {rabbit.queue_depth(url, queue)} messages waiting, "
             f"{rabbit.consumer_count(url, queue)} consumers\n" + "\n".join(metrics)
             + "\n" + service.output()[-4000:])

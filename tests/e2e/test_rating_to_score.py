@@ -23,10 +23,13 @@ SCORING_GETS = ("rating.submitted", "peer_review.submitted", "directory.unit.ups
                 "directory.official.upserted")
 
 
-def scoring_has_everything(base: str, ratings: int, reviews: int) -> bool:
+def scoring_has_everything(base: str, ratings: int, reviews: int, headers: dict) -> bool:
     """Survey has published its `ratings` and `reviews` (and the directory) and scoring
-    has settled every one of those events (the demo writes its history in the background)."""
-    text = requests.get(f"{base}/metrics", timeout=5).text
+    has settled every one of those events (the demo writes its history in the background).
+    `headers`: the admin token's (metrics are for operators)."""
+    r = requests.get(f"{base}/metrics", headers=headers, timeout=5)
+    assert r.status_code == 200, r.text
+    text = r.text
     published = {t: sample_total(text, "congso_events_published_total", type=t)
                  for t in SCORING_GETS}
     acked = sample_total(text, "congso_events_consumed_total", queue="congso.scoring",
@@ -49,7 +52,7 @@ def test_all_in_one_process_on_the_memory_bus():
                            timeout=60, message="the demo's history")
         ratings, reviews = (int(n) for n in history.groups())
         assert ratings > 0
-        wait_for(lambda: scoring_has_everything(proc.base, ratings, reviews), timeout=60,
+        wait_for(lambda: scoring_has_everything(proc.base, ratings, reviews, headers), timeout=60,
                  message="scoring has the demo's history")
         before = read_score(proc.base, "CB001", headers)
         assert before["full_name"] == "Nguyễn Thị Lan"
@@ -63,7 +66,7 @@ def test_all_in_one_process_on_the_memory_bus():
                          and s["citizen"]["count"] == n + 1 and s, message="score")
         mean = (before["citizen"]["mean"] or 0) * n / (n + 1) + 5 / (n + 1)
         assert score["citizen"]["mean"] == pytest.approx(mean, abs=0.01)
-        wait_for(lambda: scoring_has_everything(proc.base, ratings + 1, reviews))
+        wait_for(lambda: scoring_has_everything(proc.base, ratings + 1, reviews, headers))
         assert read_score(proc.base, "CB001", headers)["citizen"]["count"] == n + 1  # once
     finally:
         assert proc.stop() == 0, proc.output()

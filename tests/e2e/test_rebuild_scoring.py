@@ -73,6 +73,20 @@ def test_killed_scoring_is_rebuilt_exactly_from_survey(fresh_rabbit_url):
         assert "rebuilt from" in result.stdout
         assert score(scoring.base, "A") == before  # caught up when the command returns
         assert score(scoring.base, "B")["citizen"]["count"] == 20  # and B came back too
+        # so did its copy of who may read what: an official's token reads their own score,
+        # not a colleague's
+        as_b = {"Authorization": f"Bearer {tokens['B']}"}
+        own = requests.get(f"{scoring.base}/api/v1/scores/officials/B?period={year}",
+                           headers=as_b, timeout=5)
+        assert own.status_code == 200, own.text
+        other = requests.get(f"{scoring.base}/api/v1/scores/officials/A?period={year}",
+                             headers=as_b, timeout=5)
+        assert other.status_code == 403, other.text
+        # the hold was audited, and its records reached survey's log though scores were held
+        wait_for(lambda: all(action in requests.get(
+            f"{survey.base}/api/v1/audit?action={action}", headers=ADMIN, timeout=5).text
+            for action in ("scoring.hold_set", "scoring.hold_ended")),
+            timeout=30, message="the hold's audit records in survey's log")
         # the replay went to scoring only: notify got each rating and directory change once
         # (the rebuilt scoring does send score.updated for the scores it derived anew)
         types = collections.Counter(
