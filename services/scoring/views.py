@@ -105,7 +105,7 @@ def _report(query: dict, code: str, kind: str) -> Response:
     view = read_unit(scoring_context().store, code, _period(query))
     mimetype, render = REPORTS[kind]
     body = render(view)
-    _audit("report.exported", f"unit:{code}", unit=code, period=view["period"], format=kind)
+    _audit("report_exported", f"units/{code}", unit=code, period=view["period"], format=kind)
     return Response(body, mimetype=mimetype, headers={"Content-Disposition":
                     f'attachment; filename="bao-cao-{code}-{view["period"]}.{kind}"'})
 
@@ -153,12 +153,13 @@ def get_config():
 @scores.response(200, ConfigOut)
 @scores.doc(security=SECURITY)
 def put_config(body: dict):
-    """Change the parameters; every score is recomputed (reads use them at once)."""
+    """Change the parameters; every score is recomputed (reads use them at once). Audited
+    with the old and new values."""
     cfg = ScoringConfig(**body)
     ctx = scoring_context()
     old, _ = ctx.store.config()
     version = ctx.store.save_config(cfg)
-    _audit("scoring.config_changed", "scoring/config", old=old.to_dict(),
+    _audit("config_changed", "scoring/config", old=old.to_dict(),
            new=cfg.to_dict(), version=version)
     ctx.refresher.scan_soon()
     return {**cfg.to_dict(), "version": version, "recomputing": True}
@@ -192,9 +193,9 @@ def get_status():
 def put_hold(body: dict):
     """Hold `score.updated` for a while (a rebuild): scores are still derived and read
     live, and every score changed meanwhile is published once, at its final value, when
-    the hold ends (or runs out)."""
+    the hold ends (or runs out). Audited."""
     until = hold(scoring_context().store, body["seconds"])
-    _audit("scoring.hold_set", "scoring/hold", seconds=body["seconds"],
+    _audit("publishing_held", "scoring/hold", seconds=body["seconds"],
            until=until.isoformat())
     return {"publishing_held_until": until}
 
@@ -204,12 +205,12 @@ def put_hold(body: dict):
 @scores.response(204)
 @scores.doc(security=SECURITY)
 def delete_hold():
-    """End the hold now: what changed meanwhile is published."""
+    """End the hold now: what changed meanwhile is published. Audited."""
     store = scoring_context().store
     now = datetime.now(UTC)
     was = store.hold_end()
     store.release_publishing(now)
-    _audit("scoring.hold_ended", "scoring/hold",
+    _audit("publishing_resumed", "scoring/hold",
            held_until=was.isoformat() if was and was > now else None)
 
 

@@ -85,7 +85,7 @@ def test_killed_scoring_is_rebuilt_exactly_from_survey(fresh_rabbit_url):
         # the hold was audited, and its records reached survey's log though scores were held
         wait_for(lambda: all(action in requests.get(
             f"{survey.base}/api/v1/audit?action={action}", headers=ADMIN, timeout=5).text
-            for action in ("scoring.hold_set", "scoring.hold_ended")),
+            for action in ("publishing_held", "publishing_resumed")),
             timeout=30, message="the hold's audit records in survey's log")
         # the replay went to scoring only: notify got each rating and directory change once
         # (the rebuilt scoring does send score.updated for the scores it derived anew)
