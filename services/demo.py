@@ -1,24 +1,26 @@
 """Demo data for `make run`: a ward's one-stop office with a year behind it.
 
-`seed_directory` writes the directory (a department, a ward, ten officials, four
-counters); `seed_history` then writes the year so far: a few thousand citizen ratings in
-office hours, with bad days, comments and ratings without an official, and two years of
-peer reviews (2025's window closed, this year's open). Everything is written through
-survey's store, each record with its event in the outbox, so scoring and notify receive
-it as they would in production. A fixed random seed makes the same data for the same day.
+`seed_directory` writes the directory (a department, a ward, ten officials, the heads
+who sign in to read results, four counters); `seed_history` then writes the year so far:
+a few thousand citizen ratings in office hours, with bad days, comments and ratings
+without an official, and two years of peer reviews (2025's window closed, this year's
+open). Everything is written through survey's store, each record with its event in the
+outbox, so scoring and notify receive it as they would in production. A fixed random
+seed makes the same data for the same day.
 """
 
 from __future__ import annotations
 
 import io
 import random
+import unicodedata
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 
 import segno
 
-from services.survey import domain, keys, reviews, tokens
+from services.survey import accounts, domain, keys, reviews, tokens
 from services.survey.store import directory, ratings
 from services.survey.store import reviews as review_store
 from shared.config import Settings
@@ -31,10 +33,22 @@ SEED = 20261204
 RATINGS_PER_DAY = (7, 19)  # a working day's ratings, lowest and highest
 
 UNITS = [
-    ("SNV", {"name": "Sở Nội vụ thành phố Đà Nẵng", "emails": ["snv@example.vn"]}),
+    ("SNV", {"name": "Sở Nội vụ thành phố Đà Nẵng", "emails": ["snv@example.vn"],
+             "managers": ["SNV01"]}),
     ("UBND-HC", {"name": "UBND phường Hải Châu", "parent": "SNV",
-                 "emails": ["motcua.haichau@example.vn"]}),
+                 "emails": ["motcua.haichau@example.vn"], "managers": ["CB011", "CB010"]}),
 ]
+# Who signs in to read results: the ward's chairman (its head; CB010, the vice-chairwoman,
+# is the deputy), the department's director, and an administrator of the department's
+# Emulation-Commendation Board. (code, full name, position, unit, email, roles)
+LEADERS = [
+    ("CB011", "Lê Văn Hùng", "Chủ tịch UBND phường", "UBND-HC",
+     "chutich.haichau@example.vn", []),
+    ("SNV01", "Nguyễn Văn Thành", "Giám đốc Sở Nội vụ", "SNV", "giamdoc.snv@example.vn", []),
+    ("SNV02", "Trần Thị Thu Trang", "Chuyên viên Ban Thi đua - Khen thưởng", "SNV",
+     "thiduakhenthuong.snv@example.vn", ["admin"]),
+]
+HEAD_EMAIL, ADMIN_EMAIL = LEADERS[0][4], LEADERS[2][4]
 # (code, full name, position, how well citizens find them served: 0 poor .. 1 excellent)
 OFFICIALS = [
     ("CB001", "Nguyễn Thị Lan", "Công chức Tư pháp - Hộ tịch", 0.9),
@@ -99,14 +113,26 @@ class Seeded:
     by_official: dict[str, int] | None = None
 
 
+def work_email(full_name: str, domain: str = "haichau.example.vn") -> str:
+    """A Vietnamese office's address for a name: the given name, then the initials of
+    the others, without accents ("Nguyễn Thị Lan" -> lannt@…)."""
+    plain = unicodedata.normalize("NFD", full_name.replace("Đ", "D").replace("đ", "d"))
+    words = "".join(c for c in plain if not unicodedata.combining(c)).lower().split()
+    return f"{words[-1]}{''.join(w[0] for w in words[:-1])}@{domain}"
+
+
 def seed_directory(app) -> dict:
     """Create the demo directory (idempotent); return the demo counter (HC-Q1)."""
     ctx = app.extensions["survey"]
     for code, data in UNITS:
-        directory.upsert_unit(code, data, notify=ctx.relay.notify)
+        accounts.save_unit(ctx, code, data, audited=False)
     for code, name, position, _ in OFFICIALS:
-        directory.upsert_official(code, {"full_name": name, "unit": "UBND-HC",
-                                         "position": position}, notify=ctx.relay.notify)
+        accounts.save_official(ctx, code, {"full_name": name, "unit": "UBND-HC",
+                                           "position": position, "email": work_email(name)},
+                               audited=False)
+    for code, name, position, unit, email, roles in LEADERS:
+        accounts.save_official(ctx, code, {"full_name": name, "unit": unit, "position": position,
+                                           "email": email, "roles": roles}, audited=False)
     key = ctx.key(keys.COUNTER_TOKEN)
     first = None
     for code, label, on_duty, _ in COUNTERS:
@@ -242,6 +268,11 @@ congso demo: survey, scoring and notify in one process on {base}
   admin token  {settings.admin_token}
   kiosk page   {kiosk_url}
 {qr.getvalue()}
+Sign in at {base}/login (no SMTP_URL: each sign-in link is printed here, marked as the
+demo's), with the email of
+  the ward's chairman, a unit head     {HEAD_EMAIL}
+  the department's administrator       {ADMIN_EMAIL}
+
 Rate official CB001 at the demo counter, then read the score back:
   curl -s -X POST {base}/api/v1/ratings -H 'Content-Type: application/json' \\
     -d '{body}'

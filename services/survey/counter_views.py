@@ -6,13 +6,12 @@ from __future__ import annotations
 from flask import Response, render_template
 from flask_smorest import Blueprint
 
-from services.survey import keys, qr, tokens
+from services.survey import audit_log, keys, qr, tokens
 from services.survey.context import context
-from services.survey.directory_views import check_unit, saved
+from services.survey.directory_views import check_officials, check_unit, saved
 from services.survey.schemas import CounterIn, CounterOut, UnitFilter
 from services.survey.store import directory
 from shared.auth import SECURITY, require
-from shared.errors import Invalid
 from shared.http import check_code
 from shared.web import messages
 
@@ -52,10 +51,10 @@ def put_counter(body: dict, code: str):
     """Create or update a counter; the answer has its kiosk URL and token."""
     check_code(code)
     check_unit(body["unit"])
-    unknown = directory.unknown_officials(body["officials"])
-    if unknown:
-        raise Invalid(f"unknown officials: {', '.join(unknown)}", field="officials")
+    check_officials(body["officials"], "officials")
     record, status = saved(directory.upsert_counter(code, body, _new_token))
+    audit_log.record(context(), "counter_saved", target=code,
+                     details={"created": status == 201, "officials": record["officials"]})
     return _with_kiosk_url(record), status
 
 
@@ -76,6 +75,7 @@ def rotate_counter_token(code: str):
     """Replace the counter's kiosk token (revoking the old one: reprint its QR code)."""
     directory.get("counter", code)
     directory.rotate_counter_token(code, _new_token())
+    audit_log.record(context(), "counter_token_rotated", target=code)
     return _with_kiosk_url(directory.get("counter", code))
 
 

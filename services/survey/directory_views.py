@@ -6,7 +6,7 @@ from __future__ import annotations
 from flask import g, request
 from flask_smorest import Blueprint
 
-from services.survey import domain, importer, replay, tokens
+from services.survey import accounts, audit_log, domain, importer, replay
 from services.survey.context import context
 from services.survey.schemas import (
     ImportOut,
@@ -20,7 +20,7 @@ from services.survey.schemas import (
     UnitIn,
     UnitOut,
 )
-from services.survey.store import access, directory
+from services.survey.store import directory
 from services.survey.store import replays as replay_store
 from shared.auth import SECURITY, require
 from shared.errors import Invalid, NotFound
@@ -37,6 +37,14 @@ def check_unit(unit: str) -> None:
     """An official's or a counter's unit must exist (422 on `unit` otherwise)."""
     if not directory.exists("unit", unit):
         raise Invalid(f"unknown unit {unit!r}", field="unit")
+
+
+def check_officials(codes: list[str], field: str) -> None:
+    """Officials named by a unit (managers) or a counter must exist (422 naming those
+    that do not)."""
+    unknown = directory.unknown_officials(codes)
+    if unknown:
+        raise Invalid(f"unknown officials: {', '.join(unknown)}", field=field)
 
 
 def saved(result: tuple[dict, bool]):
@@ -56,8 +64,8 @@ def put_unit(body: dict, code: str):
     problem = domain.parent_error(code, body.get("parent"), directory.UnitParents())
     if problem:
         raise Invalid(problem, field="parent")
-    return saved(directory.upsert_unit(code, body, correlationid=g.request_id,
-                                       notify=context().relay.notify))
+    check_officials(body["managers"], "managers")
+    return saved(accounts.save_unit(context(), code, body, correlationid=g.request_id))
 
 
 @blp.get("/units/<code:code>")
@@ -95,11 +103,10 @@ def list_officials(query: dict):
 @blp.alt_response(201, schema=OfficialOut, description="Created")
 @blp.doc(security=SECURITY)
 def put_official(body: dict, code: str):
-    """Create or update an official."""
+    """Create or update an official (an email used by another official: 409)."""
     check_code(code)
     check_unit(body["unit"])
-    return saved(directory.upsert_official(code, body, correlationid=g.request_id,
-                                           notify=context().relay.notify))
+    return saved(accounts.save_official(context(), code, body, correlationid=g.request_id))
 
 
 @blp.get("/officials/<code:code>")
@@ -116,9 +123,9 @@ def get_official(code: str):
 @blp.response(201, TokenOut, description="The token, shown this once")
 @blp.doc(security=SECURITY)
 def issue_official_token(code: str):
-    """Issue a bearer token for an official (peer reviews); it is stored hashed."""
-    directory.get("official", code)
-    return {"token": tokens.issue_official_token(code), "official": code}
+    """Issue a bearer token acting as an official; stored hashed, audited and told to the
+    official at once."""
+    return {"token": accounts.issue_token(context(), code), "official": code}
 
 
 @blp.delete("/officials/<code:code>/tokens")
@@ -126,9 +133,9 @@ def issue_official_token(code: str):
 @blp.response(200, RevokedOut)
 @blp.doc(security=SECURITY)
 def revoke_official_tokens(code: str):
-    """Revoke every token of an official at once."""
-    directory.get("official", code)
-    return {"official": code, "revoked": access.revoke_official_tokens(code)}
+    """Revoke every token of an official at once, and end their sessions (audited, told to
+    the official)."""
+    return {"official": code, "revoked": accounts.revoke_tokens(context(), code)}
 
 
 @blp.post("/directory/import")
@@ -153,7 +160,9 @@ def import_directory():
     if plan.errors:
         raise Invalid(f"{len({e['row'] for e in plan.errors})} row(s) have problems; "
                       "nothing was written.", errors=plan.errors, slug="import-rejected")
-    return importer.apply_plan(plan, context().relay.notify, g.request_id)
+    result = importer.apply_plan(plan, context(), g.request_id)
+    audit_log.record(context(), "directory_imported", details=result)
+    return result
 
 
 @blp.post("/replays")
@@ -163,7 +172,10 @@ def import_directory():
 @blp.doc(security=SECURITY)
 def post_replay(body: dict):
     """Publish every stored record again, to one consumer only (to rebuild its database)."""
-    return replay.start_replay(body["target"], context().publisher)
+    job = replay.start_replay(body["target"], context().publisher)
+    audit_log.record(context(), "replay_started", target=body["target"],
+                     details={"job": job["_id"]})
+    return job
 
 
 @blp.get("/replays/<code:job_id>")

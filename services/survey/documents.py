@@ -37,6 +37,7 @@ class Unit(Versioned, OutboxDocument):
     parent = StringField()
     emails = ListField(StringField())
     webhook_url = StringField()
+    managers = ListField(StringField())  # officials in scope of this unit and those below
     meta = {"db_alias": ALIAS, "collection": "units", "indexes": ["parent"]}
 
 
@@ -45,6 +46,8 @@ class Official(Versioned, OutboxDocument):
     unit = StringField(required=True)
     position = StringField()
     active = BooleanField(default=True)
+    email = StringField()  # lower-cased; unique among officials (see store.directory)
+    roles = ListField(StringField())
     meta = {"db_alias": ALIAS, "collection": "officials", "indexes": ["unit"]}
 
 
@@ -95,14 +98,67 @@ class KeyRecord(Document):
     meta = {"db_alias": ALIAS, "collection": "keys"}
 
 
-class OfficialToken(Document):
-    """An official's bearer token, stored as its SHA-256 only."""
+class OfficialToken(OutboxDocument):
+    """An official's bearer token, stored as its SHA-256 only, with its
+    `auth.token_issued` event (the digest) for the other services."""
 
     id = StringField(primary_key=True)  # the digest
     official = StringField(required=True)
     created_at = DateTimeField(required=True)
+    issued_by = StringField()
     revoked_at = DateTimeField()
     meta = {"db_alias": ALIAS, "collection": "official_tokens", "indexes": ["official"]}
+
+
+class SignInLink(OutboxDocument):
+    """A sign-in link, by the SHA-256 of its secret, with its `auth.link_requested` event
+    (which carries the nonce, never the secret)."""
+
+    id = StringField(primary_key=True)
+    official = StringField(required=True)
+    created_at = DateTimeField(required=True)
+    expires_at = DateTimeField(required=True)
+    used_at = DateTimeField()
+    next = StringField()
+    meta = {"db_alias": ALIAS, "collection": "signin_links"}
+
+
+class PublishedKey(OutboxDocument):
+    """A public session key survey announced (`auth.keys_published`), by its key id."""
+
+    id = StringField(primary_key=True)
+    public_key = StringField(required=True)
+    published_at = DateTimeField(required=True)
+    meta = {"db_alias": ALIAS, "collection": "session_keys"}
+
+
+class Revocation(OutboxDocument):
+    """A sign-out (one session) or an end of an official's sessions and tokens, with its
+    `auth.revoked` event; kept until it no longer matters, to replay it."""
+
+    id = StringField(primary_key=True)
+    at = DateTimeField(required=True)
+    official = StringField()
+    sessions = BooleanField(default=False)
+    tokens = BooleanField(default=False)
+    session = StringField()
+    until = DateTimeField()
+    meta = {"db_alias": ALIAS, "collection": "revocations"}
+
+
+class AuditEntry(OutboxDocument):
+    """One line of the audit log (append-only). Its outbox may carry the `account.notice`
+    that tells an official about the action, written with it."""
+
+    id = StringField(primary_key=True)
+    at = DateTimeField(required=True)
+    service = StringField(required=True)
+    actor = StringField(required=True)
+    action = StringField(required=True)
+    target = StringField()
+    details = DictField()
+    address_hash = StringField()
+    meta = {"db_alias": ALIAS, "collection": "audit"}
 
 
 class ReviewWindow(Document):
@@ -145,6 +201,8 @@ class ReplayJob(Document):
 
 
 DOCUMENTS = (Unit, Official, Counter, Rating, ReceiptClaim, KeyRecord, OfficialToken,
-             ReviewWindow, PeerReview, ReplayJob)
-OUTBOX_DOCUMENTS = (Unit, Official, Rating, PeerReview)
+             ReviewWindow, PeerReview, ReplayJob, SignInLink, PublishedKey, Revocation,
+             AuditEntry)
+OUTBOX_DOCUMENTS = (Unit, Official, Rating, PeerReview, OfficialToken, SignInLink,
+                    PublishedKey, Revocation, AuditEntry)
 

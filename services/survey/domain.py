@@ -51,13 +51,45 @@ def parent_error(code: str, parent: str | None, parents: Mapping[str, str | None
 def unit_fields(data: dict) -> dict:
     """What is stored (and published) of a unit."""
     return {"name": data["name"], "parent": data.get("parent"),
-            "emails": list(data.get("emails") or []), "webhook_url": data.get("webhook_url")}
+            "emails": list(data.get("emails") or []), "webhook_url": data.get("webhook_url"),
+            "managers": list(data.get("managers") or [])}
 
 
 def official_fields(data: dict) -> dict:
     """What is stored (and published) of an official."""
     return {"full_name": data["full_name"], "unit": data["unit"],
-            "position": data.get("position"), "active": data.get("active", True)}
+            "position": data.get("position"), "active": data.get("active", True),
+            "email": data.get("email"), "roles": list(data.get("roles") or [])}
+
+
+def duplicate_emails(emails: Mapping[str, str | None],
+                     others: Mapping[str, str]) -> dict[str, str]:
+    """Officials whose new address is already someone else's: {official: holder}.
+
+    `emails` are the addresses being set (official -> address or None), in order; `others`
+    the directory's addresses of everyone else (address -> official). The first official
+    given an address keeps it; a later one is the duplicate."""
+    holders = dict(others)
+    clashes: dict[str, str] = {}
+    for official, email in emails.items():
+        if not email:
+            continue
+        holder = holders.get(email)
+        if holder is not None and holder != official:
+            clashes[official] = holder
+        else:
+            holders[email] = official
+    return clashes
+
+
+def local_path(text: str | None) -> str | None:
+    """`text` if it is a path on this site ("/reviews/2026?x=1"), else None: never a link
+    elsewhere ("//evil.example", "/\\evil.example", "https://…"), nor a control character."""
+    if not text or len(text) > 300 or not text.startswith("/") or text[1:2] in ("/", "\\"):
+        return None
+    if any(ord(c) < 0x20 or ord(c) == 0x7F or c == "\\" for c in text):
+        return None
+    return text
 
 
 def counter_fields(data: dict) -> dict:

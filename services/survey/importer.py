@@ -1,49 +1,55 @@
 """Bulk import of units and officials from CSV or XLSX: all rows valid, or nothing written.
 
 Columns (header row, any order): kind (unit or official), code, name, unit, parent,
-position, emails (';'-separated), webhook_url. Rows may refer to units defined in the
-same file, in any order; units are written parents first. Each row is checked with the
-API's own schemas (`UnitIn`, `OfficialIn`) and parent rule (`domain.parent_error`), so
-the import accepts exactly what the API accepts.
+position, emails (a unit's, ';'-separated), webhook_url, managers (a unit's, official
+codes, ';'-separated), email (an official's sign-in address). Rows may refer to units and
+officials defined in the same file, in any order; units are written parents first. Each
+row is checked with the API's own schemas (`UnitIn`, `OfficialIn`) and parent rule
+(`domain.parent_error`), so the import accepts exactly what the API accepts; an address
+given twice (in the file, or already another official's) is a row error.
+
+A file without the `email` (or `managers`) column leaves those as they are; with it, the
+file decides (an empty cell removes the address). Roles are never imported: making someone
+an administrator is an act of its own (`PUT /officials/{code}` with `roles`), and an
+official keeps their roles and their `active` flag.
 """
 
 from __future__ import annotations
 
-import csv
-import io
 from collections import ChainMap
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from marshmallow import ValidationError
 
-from services.survey import domain
+from services.survey import accounts, domain
+from services.survey.import_files import (  # noqa: F401 - the views read files through here
+    CSV_TYPES,
+    XLSX_TYPE,
+    UnreadableFile,
+    read_rows,
+)
 from services.survey.schemas import OfficialIn, UnitIn
-from services.survey.store import Notify, directory
+from services.survey.store import directory
 from shared.problems import flatten_errors
 from shared.schemas import CODE, is_code
 
-COLUMNS = ("kind", "code", "name", "unit", "parent", "position", "emails", "webhook_url")
-CSV_TYPES = ("text/csv", "application/csv")
-XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-MAX_ROWS = 20_000
-# Blank rows are skipped, but not without end (a sheet can declare a million of them).
-MAX_LINES = 2 * MAX_ROWS
+COLUMNS = ("kind", "code", "name", "unit", "parent", "position", "emails", "webhook_url",
+           "managers", "email")
+LISTS = ("emails", "managers")  # ';'-separated cells
 # Only the columns of its kind may be filled in a row; the API field each column feeds.
 KIND_COLUMNS = {
     "unit": {"name": "name", "parent": "parent", "emails": "emails",
-             "webhook_url": "webhook_url"},
-    "official": {"name": "full_name", "unit": "unit", "position": "position"},
+             "webhook_url": "webhook_url", "managers": "managers"},
+    "official": {"name": "full_name", "unit": "unit", "position": "position",
+                 "email": "email"},
 }
 KIND_SCHEMAS = {"unit": UnitIn(), "official": OfficialIn()}
 MISPLACED = {
     ("unit", "unit"): "applies to officials; a unit's own parent goes in 'parent'",
     ("unit", "position"): "applies to officials, not units",
+    ("unit", "email"): "applies to officials; a unit's addresses go in 'emails'",
+    ("official", "emails"): "applies to units; an official's address goes in 'email'",
 }
-
-
-class UnreadableFile(ValueError):
-    """The body is not a CSV (UTF-8) or XLSX file we can read."""
 
 
 @dataclass
@@ -51,97 +57,15 @@ class Plan:
     units: list[tuple[str, dict]] = field(default_factory=list)
     officials: list[tuple[str, dict]] = field(default_factory=list)
     errors: list[dict] = field(default_factory=list)
+    columns: set[str] = field(default_factory=set)
 
     def error(self, row: int, column: str, message: str) -> None:
         self.errors.append({"row": row, "field": column, "message": message})
 
 
-def read_rows(body: bytes, mimetype: str) -> list[tuple[int, dict]]:
-    """(row number, {column: text}) for each data row, after (0, {"__header__": [...]});
-    row 1 is the header. Reading stops at the first row past MAX_ROWS."""
-    table = _xlsx_rows(body) if mimetype == XLSX_TYPE else _csv_rows(body)
-    first = next(table, None)
-    if first is None or not any(c.strip() for c in first[1]):
-        raise UnreadableFile("the file has no header row")
-    header = [c.strip().lower() for c in first[1]]
-    rows = []
-    for number, cells in table:
-        if not any(c.strip() for c in cells):
-            if number > MAX_LINES:
-                raise UnreadableFile(f"more than {MAX_LINES} lines; remove the blank ones")
-            continue  # blank lines between blocks are common in hand-made sheets
-        if len(rows) == MAX_ROWS:
-            raise UnreadableFile(f"more than {MAX_ROWS} rows; split the file")
-        rows.append((number, {h: (cells[i].strip() if i < len(cells) else "")
-                              for i, h in enumerate(header) if h}))
-    return [(0, {"__header__": header}), *rows]
-
-
-def _csv_rows(body: bytes) -> Iterator[tuple[int, list[str]]]:
-    try:
-        text = body.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        raise UnreadableFile("the CSV file is not UTF-8 text "
-                             "(in Excel: Save As, 'CSV UTF-8')") from None
-    try:
-        yield from enumerate(csv.reader(io.StringIO(text), delimiter=_delimiter(text)), 1)
-    except csv.Error as exc:
-        raise UnreadableFile(f"not a CSV file: {exc}") from None
-
-
-def _delimiter(text: str) -> str:
-    """The header row's separator: a comma, or the semicolon that Excel writes where the
-    decimal mark is a comma (Vietnamese regional settings), or a tab."""
-    header = text.split("\n", 1)[0]
-    return max(_DELIMITERS, key=header.count)  # a tie (no separator at all): the comma
-
-
-_DELIMITERS = (",", ";", "\t")
-
-
-def _xlsx_rows(body: bytes) -> Iterator[tuple[int, list[str]]]:
-    """(row number, cells as text) of the first worksheet, streamed: the reader stops as
-    soon as the caller does, and a huge sheet is never held whole.
-
-    openpyxl's own row parser, without its read-only worksheet: that one first scans the
-    whole sheet for its size when the sheet does not state it (seconds for 300,000 rows).
-    """
-    import zipfile
-    from xml.etree.ElementTree import ParseError
-
-    from openpyxl.reader.excel import ExcelReader
-    from openpyxl.worksheet._reader import WorkSheetParser
-
-    broken = (zipfile.BadZipFile, KeyError, OSError, ValueError, TypeError, ParseError)
-    try:
-        reader = ExcelReader(io.BytesIO(body), read_only=True, data_only=True)
-        reader.read_manifest()
-        reader.read_strings()
-        reader.read_workbook()
-        path = next((rel.target for _, rel in reader.parser.find_sheets()
-                     if "worksheet" in rel.Type and rel.target in reader.valid_files), None)
-        if path is None:
-            raise ValueError("it has no worksheet")
-        source = reader.archive.open(path)
-    except broken as exc:
-        raise UnreadableFile(f"not an XLSX workbook: {exc}") from None
-    try:
-        with source:
-            parser = WorkSheetParser(source, reader.shared_strings, data_only=True)
-            for number, cells in parser.parse():
-                row = [""] * max((c["column"] for c in cells), default=0)
-                for cell in cells:
-                    row[cell["column"] - 1] = "" if cell["value"] is None else str(cell["value"])
-                yield number, row
-    except broken as exc:
-        raise UnreadableFile(f"the worksheet cannot be read: {exc}") from None
-    finally:
-        reader.archive.close()
-
-
 def plan_import(rows: list[tuple[int, dict]]) -> Plan:
     """Validate every row against the file and the directory; collect every problem."""
-    plan = Plan()
+    plan = Plan(columns=set(rows[0][1]["__header__"]))
     _check_header(plan, rows[0][1]["__header__"])
     if plan.errors:
         return plan
@@ -181,9 +105,51 @@ def plan_import(rows: list[tuple[int, dict]]) -> Plan:
     for number, unit in official_rows:
         if unit not in parents:
             plan.error(number, "unit", f"unknown unit {unit!r}")
+    rows_of = {code: number for (kind, code), number in seen.items() if kind == "official"}
+    _check_managers(plan, {c: n for (k, c), n in seen.items() if k == "unit"}, rows_of)
+    if "email" in plan.columns:
+        _check_emails(plan, rows_of)
     plan.units = _parents_first(plan.units)
     plan.errors.sort(key=lambda e: (e["row"], e["field"]))
     return plan
+
+
+def _check_managers(plan: Plan, unit_rows: dict[str, int], rows_of: dict[str, int]) -> None:
+    """A unit's managers must be officials of the directory or of the file."""
+    named = {m for _, data in plan.units for m in data["managers"] if m not in rows_of}
+    unknown = set(directory.unknown_officials(sorted(named)))
+    for code, data in plan.units:
+        missing = [m for m in data["managers"] if m in unknown]
+        if missing:
+            plan.error(unit_rows[code], "managers", f"unknown officials: {', '.join(missing)}")
+
+
+def _check_emails(plan: Plan, rows_of: dict[str, int]) -> None:
+    """An address may be one official's only: not twice in the file, nor another's."""
+    emails = {code: data.get("email") for code, data in plan.officials}
+    others = directory.emails_of_others(list(rows_of))
+    for code, holder in domain.duplicate_emails(emails, others).items():
+        where = f"on row {rows_of[holder]}" if holder in rows_of else "in the directory"
+        plan.error(rows_of[code], "email", f"already the address of official {holder} {where}")
+    # an address passed from one official of the file to another: the one giving it up
+    # is written first (an address is never two officials' at once, even for a moment)
+    now = {o["email"]: c for c, o in directory.officials(list(emails)).items() if o.get("email")}
+    after = {c: now[e] for c, e in emails.items() if e in now and now[e] != c}
+    order: list[str] = []
+    placed: set[str] = set()
+    for start in emails:
+        chain, in_chain, code = [], set(), start
+        while code is not None and code not in placed and code not in in_chain:
+            chain.append(code)
+            in_chain.add(code)
+            code = after.get(code)
+        if code in in_chain:
+            plan.error(rows_of[code], "email", "officials of this file swap addresses; "
+                                               "change them in two imports")
+        order.extend(reversed(chain))
+        placed.update(chain)
+    position = {code: i for i, code in enumerate(order)}
+    plan.officials.sort(key=lambda item: position[item[0]])
 
 
 def _check_header(plan: Plan, header: list[str]) -> None:
@@ -210,7 +176,7 @@ def _load_row(plan: Plan, number: int, kind: str, row: dict) -> dict | None:
                        MISPLACED.get((kind, column), "applies to units, not officials"))
             valid = False
             continue
-        body[columns[column]] = _split_emails(value) if column == "emails" else value
+        body[columns[column]] = _split_list(value) if column in LISTS else value
     try:
         data = KIND_SCHEMAS[kind].load(body)
     except ValidationError as exc:
@@ -218,14 +184,14 @@ def _load_row(plan: Plan, number: int, kind: str, row: dict) -> dict | None:
         for name, messages in flatten_errors(exc.messages).items():
             api_field, _, item = name.partition(".")
             for message in messages:
-                if item.isdigit():  # one address of the list
+                if item.isdigit():  # one item of a list
                     message = f"{body[api_field][int(item)]!r}: {message}"
                 plan.error(number, to_column.get(api_field, api_field), message)
         return None
     return data if valid else None
 
 
-def _split_emails(text: str) -> list[str]:
+def _split_list(text: str) -> list[str]:
     return [e for e in (part.strip() for part in text.split(";")) if e]
 
 
@@ -248,21 +214,28 @@ def _parents_first(units: list[tuple[str, dict]]) -> list[tuple[str, dict]]:
     return ordered
 
 
-def apply_plan(plan: Plan, notify: Notify, correlationid: str | None) -> dict:
+def apply_plan(plan: Plan, ctx, correlationid: str | None) -> dict:
     """Write a validated plan; return {created, updated}. An official keeps the `active`
-    flag it has (the file has no such column)."""
+    flag and roles it has (the file has no such column), and so do the address of an
+    official and the managers of a unit when the file has no column for them."""
     created = updated = 0
 
     def count(result: tuple[dict, bool]) -> None:
         nonlocal created, updated
         created, updated = created + result[1], updated + (not result[1])
 
+    kept_units = directory.by_codes("unit", [code for code, _ in plan.units])
     for code, data in plan.units:
-        count(directory.upsert_unit(code, data, correlationid=correlationid, notify=notify))
-    active = {code: o.get("active", True) for code, o in
-              directory.officials([code for code, _ in plan.officials]).items()}
+        if "managers" not in plan.columns:
+            data = {**data, "managers": kept_units.get(code, {}).get("managers") or []}
+        count(accounts.save_unit(ctx, code, data, correlationid=correlationid,
+                                 audited=False))
+    kept = directory.officials([code for code, _ in plan.officials])
     for code, data in plan.officials:
-        data = {**data, "active": active.get(code, True)}
-        count(directory.upsert_official(code, data, correlationid=correlationid,
-                                        notify=notify))
+        stored = kept.get(code, {})
+        data = {**data, "active": stored.get("active", True),
+                "roles": stored.get("roles") or [],
+                "email": data.get("email") if "email" in plan.columns else stored.get("email")}
+        count(accounts.save_official(ctx, code, data, correlationid=correlationid,
+                                     audited=False))
     return {"created": created, "updated": updated}

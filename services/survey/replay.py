@@ -12,7 +12,7 @@ import logging
 import threading
 from collections.abc import Iterator
 
-from services.survey import domain
+from services.survey import domain, identity
 from services.survey.store import directory, ratings, replays, reviews
 from shared import events as ev
 from shared import topology
@@ -24,10 +24,12 @@ BATCH = 1000
 
 
 def _events() -> Iterator[ev.Event]:
-    """Every record, directory first, as events (a generator: nothing is held in memory)."""
+    """Every record, directory and access first, as events (a generator: nothing is held
+    in memory)."""
     for kind, event_type in (("unit", ev.UNIT_UPSERTED), ("official", ev.OFFICIAL_UPSERTED)):
         for record in directory.each(kind):
             yield domain.directory_event(event_type, record["code"], record)
+    yield from identity.access_events()
     for data in ratings.each_rating():
         yield domain.rating_event(data)
     for review_id, doc in reviews.each_review():

@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import g
 from flask_smorest import Blueprint
 
-from services.survey import domain, keys, reviews
+from services.survey import audit_log, domain, keys, reviews
 from services.survey.context import context
 from services.survey.schemas import (
     AssignmentOut,
@@ -36,6 +36,8 @@ def put_window(body: dict, period: str):
     """Set when officials may review each other for a year."""
     period = domain.year_period(period)
     created = review_store.set_window(period, body["opens_at"], body["closes_at"])
+    audit_log.record(context(), "review_window_saved", target=period, details={
+        "opens_at": body["opens_at"].isoformat(), "closes_at": body["closes_at"].isoformat()})
     return {"period": period, **body}, 201 if created else 200
 
 

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import unicodedata
+
 from marshmallow import Schema, ValidationError, fields, post_load, validate, validates_schema
 
+from services.survey.domain import local_path
 from shared.schemas import (
     CRITERIA,
     FACTORS,
     SCORE_1_5,
     Code,
+    Email,
     EmailList,
     Name,
     Strict,
@@ -17,6 +21,38 @@ from shared.schemas import (
     score_map_schema,
     unique_emails,
 )
+
+MAX_EMAIL = 254  # RFC 5321's limit of a forward path
+MAX_MANAGERS = 50
+ROLES = ("admin",)
+
+
+class OfficialEmail(Email):
+    """An official's address, which sign-in links are sent to: trimmed, lower-cased,
+    ASCII only (a look-alike letter from another script is refused, not matched), no
+    control character anywhere (no header injection), at most 254 characters."""
+
+    default_error_messages = {
+        "control": "Must not contain control characters or line breaks.",
+        "ascii": "Must be written in ASCII letters, digits and punctuation only.",
+        "long": f"Must be at most {MAX_EMAIL} characters.",
+    }
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if isinstance(value, str):
+            if any(unicodedata.category(c) in ("Cc", "Cf", "Zl", "Zp") for c in value):
+                raise self.make_error("control")
+            if len(value.strip()) > MAX_EMAIL:
+                raise self.make_error("long")
+            if not value.strip().isascii():
+                raise self.make_error("ascii")
+        return super()._deserialize(value, attr, data, **kwargs)
+
+
+def CodeList(*, max_length: int, **kwargs) -> fields.List:
+    return fields.List(Code(), load_default=list, validate=validate.Length(max=max_length),
+                       **kwargs)
+
 
 RECEIPT = validate.Regexp(r"^[\w./:-]{1,64}$",
                           error="must be 1-64 letters, digits or . / : - _")
@@ -64,10 +100,13 @@ class UnitIn(Strict):
     emails = EmailList()
     webhook_url = fields.Url(load_default=None, allow_none=True, require_tld=False,
                              schemes={"http", "https"})
+    managers = CodeList(max_length=MAX_MANAGERS, metadata={
+        "description": "officials in scope of this unit and every unit below it"})
 
     @post_load
     def _unique(self, data: dict, **kwargs) -> dict:
         data["emails"] = unique_emails(data["emails"])
+        data["managers"] = list(dict.fromkeys(data["managers"]))
         return data
 
 
@@ -77,6 +116,7 @@ class UnitOut(Schema):
     parent = fields.String(allow_none=True)
     emails = fields.List(fields.String())
     webhook_url = fields.String(allow_none=True)
+    managers = fields.List(fields.String())
     version = fields.Integer()
     updated_at = fields.AwareDateTime()
 
@@ -88,6 +128,15 @@ class OfficialIn(Strict):
     unit = Code(required=True)
     position = Name(required=False, load_default=None, allow_none=True)
     active = fields.Boolean(load_default=True)
+    email = OfficialEmail(load_default=None, allow_none=True, metadata={
+        "description": "where sign-in links go; unique among officials (any case)"})
+    roles = fields.List(fields.String(validate=validate.OneOf(ROLES)), load_default=list,
+                        validate=validate.Length(max=10))
+
+    @post_load
+    def _unique(self, data: dict, **kwargs) -> dict:
+        data["roles"] = sorted(set(data["roles"]))
+        return data
 
 
 class OfficialOut(Schema):
@@ -96,6 +145,8 @@ class OfficialOut(Schema):
     unit = fields.String()
     position = fields.String(allow_none=True)
     active = fields.Boolean()
+    email = fields.String(allow_none=True)
+    roles = fields.List(fields.String())
     version = fields.Integer()
     updated_at = fields.AwareDateTime()
 
@@ -103,7 +154,7 @@ class OfficialOut(Schema):
 class CounterIn(Strict):
     unit = Code(required=True)
     label = Name(max_length=200)
-    officials = fields.List(Code(), load_default=list, validate=validate.Length(max=100))
+    officials = CodeList(max_length=100)
 
 
 class CounterOut(Schema):
@@ -185,3 +236,39 @@ class ReplayOut(Schema):
     error = fields.String(allow_none=True)
     started_at = fields.AwareDateTime()
     finished_at = fields.AwareDateTime(allow_none=True)
+
+
+def _local_path(value: str) -> None:
+    if local_path(value) is None:
+        raise ValidationError("must be a path on this site, starting with one '/'")
+
+
+class LinkIn(Strict):
+    email = OfficialEmail(required=True)
+    next = fields.String(load_default="/", validate=_local_path, metadata={
+        "description": "where the link leads once signed in (a path on this site)"})
+
+
+class LinkOut(Schema):
+    detail = fields.String()
+    expires_in_minutes = fields.Integer()
+
+
+class AuditQuery(Strict):
+    actor = fields.String(load_default=None, validate=validate.Length(1, 100), metadata={
+        "description": "'admin', or an official's code (however they were signed in)"})
+    action = fields.String(load_default=None, validate=validate.Length(1, 64))
+    page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=100000))
+    per_page = fields.Integer(load_default=50, validate=validate.Range(min=1, max=500))
+
+
+class AuditEntryOut(Schema):
+    id = fields.String()
+    at = fields.AwareDateTime()
+    service = fields.String()
+    actor = fields.String()
+    action = fields.String()
+    target = fields.String(allow_none=True)
+    details = fields.Dict()
+    address_hash = fields.String(allow_none=True, metadata={
+        "description": "a keyed hash of the client address, never the address"})

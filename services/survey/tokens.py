@@ -1,4 +1,5 @@
-"""Counter tokens (signed, revocable, printed in QR codes) and official bearer tokens."""
+"""Counter tokens: signed, revocable, printed in QR codes (officials' bearer tokens are
+`identity.issue_token`'s)."""
 
 from __future__ import annotations
 
@@ -6,8 +7,7 @@ import hmac
 import secrets
 
 from services.survey import keys
-from services.survey.store import access, directory
-from shared.auth import Principal, token_digest
+from services.survey.store import directory
 
 
 def make_counter_token(key: bytes, nonce: str | None = None) -> str:
@@ -29,21 +29,3 @@ def counter_by_token(key: bytes, token: str) -> dict | None:
     if not counter_token_valid(key, token):
         return None
     return directory.counter_by_token(token)
-
-
-def issue_official_token(official: str) -> str:
-    """A new bearer token for `official`, returned once and stored as its digest."""
-    token = f"cso_{secrets.token_urlsafe(32)}"
-    access.add_official_token(token_digest(token), official)
-    return token
-
-
-def resolve_official_token(token: str) -> Principal | None:
-    """The official a bearer token acts as, if it is live and the official is active."""
-    if not token.startswith("cso_"):
-        return None
-    code = access.live_token_official(token_digest(token))
-    official = directory.find("official", code) if code else None
-    if official is None or not official.get("active", True):
-        return None
-    return Principal("official", code)

@@ -67,7 +67,7 @@ def test_the_demo_office_has_a_year_of_ratings_in_office_hours(seeded):
     assert counter["code"] == "HC-Q1" and client.get(f"/k/{counter['token']}").status_code == 200
     assert "CB001" in counter["officials"]
     officials = client.get("/api/v1/officials?unit=UBND-HC", headers=ADMIN).get_json()
-    assert len(officials) == 10
+    assert len(officials) == 11  # ten who serve, the chairman
     assert next(o for o in officials if o["code"] == "CB001")["full_name"] == "Nguyễn Thị Lan"
     assert len(client.get("/api/v1/counters?unit=UBND-HC", headers=ADMIN).get_json()) == 4
 
@@ -124,7 +124,7 @@ def test_peer_reviews_last_year_closed_this_year_open(seeded):
     # (a token: the only write of these tests, which share one seeded app)
     mine = client.get("/api/v1/peer-reviews/2026/assignments",
                       headers={"Authorization": f"Bearer {token}"}).get_json()
-    assert {a["status"] for a in mine} <= {"pending", "done"} and len(mine) == 9
+    assert {a["status"] for a in mine} <= {"pending", "done"} and len(mine) == 10
     from services.survey.store import reviews
 
     now = datetime.combine(TODAY, time(9), running.settings.tz)

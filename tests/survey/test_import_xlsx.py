@@ -35,7 +35,7 @@ def test_a_huge_xlsx_is_refused_once_past_the_row_limit(client, monkeypatch):
     (13 s and 239 MB before)."""
     from openpyxl.worksheet._reader import WorkSheetParser
 
-    from services.survey import importer
+    from services.survey import import_files as importer
 
     parsed = []
     parse = WorkSheetParser.parse
@@ -53,7 +53,7 @@ def test_a_huge_xlsx_is_refused_once_past_the_row_limit(client, monkeypatch):
 
 
 def test_an_xlsx_of_exactly_the_row_limit_is_read(client, monkeypatch):
-    from services.survey import importer
+    from services.survey import import_files as importer
 
     monkeypatch.setattr(importer, "MAX_ROWS", 3)
     r = post(client, huge_xlsx(3), XLSX)

@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from devkit.apps import ADMIN, queued_events, rating_body
+from shared import auth_events as auth
 from shared import events as ev
 from shared import topology
 from tests.conftest import wait_for
@@ -17,7 +18,8 @@ def by_id(events) -> dict:
     """Each record's latest event data, keyed by what identifies the record."""
     out = {}
     for e in events:
-        out[(e.type, e.data.get("id") or e.data.get("code"))] = e.data
+        key = e.data.get("id") or e.data.get("code") or e.data.get("digest")
+        out[(e.type, key)] = e.data
     return out
 
 
@@ -35,7 +37,8 @@ def test_a_replay_publishes_each_record_as_it_was_first_published(survey, client
     scoring_queue = topology.queue_for("scoring").name
     first = by_id(queued_events(survey, scoring_queue))
     assert {t for t, _ in first} == {ev.UNIT_UPSERTED, ev.OFFICIAL_UPSERTED,
-                                      ev.RATING_SUBMITTED, ev.PEER_REVIEW_SUBMITTED}
+                                      ev.RATING_SUBMITTED, ev.PEER_REVIEW_SUBMITTED,
+                                      auth.KEYS_PUBLISHED, auth.TOKEN_ISSUED}
     notify_before = len(queued_events(survey, topology.queue_for("notify").name))
 
     r = client.post("/api/v1/replays", json={"target": "scoring"}, headers=ADMIN)

@@ -5,7 +5,9 @@ replays and the demo read and write only through these modules.
   its `directory.*.upserted` event in the same write), counter tokens.
 - `ratings`: citizen ratings and the receipt codes they claimed.
 - `reviews`: review windows and peer reviews.
-- `access`: survey's keys and officials' bearer tokens.
+- `access`: survey's keys, officials' bearer tokens, announced session keys, revocations.
+- `signin`: sign-in links (by the digest of their secret).
+- `audit`: the audit log (append-only).
 - `replays`: replay jobs.
 
 A write that stores an event takes `notify(collection, key)` (the outbox relay's), called
@@ -29,6 +31,10 @@ def ensure_indexes() -> None:
         doc.ensure_indexes()
     for doc in OUTBOX_DOCUMENTS:
         outbox.ensure_outbox_index(doc._get_collection())
+    from services.survey.store import access, audit, directory, signin
+
+    for module in (access, audit, directory, signin):
+        module.ensure_indexes()
 
 
 def outbox_collections() -> list[Callable]:

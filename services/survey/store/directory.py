@@ -34,17 +34,28 @@ def _pause(attempt: int) -> None:
     time.sleep(random.uniform(0, 0.002 * 2 ** min(attempt, 5)))
 
 
+def ensure_indexes() -> None:
+    # an official's address is unique; officials without one are left out of the index
+    Official._get_collection().create_index(
+        "email", name="email_unique", unique=True,
+        partialFilterExpression={"email": {"$type": "string"}})
+
+
 def _upsert_versioned(document, code: str, fields: dict[str, Any], event_type: str | None,
                       correlationid: str | None = None, *,
                       on_insert: Callable[[], dict] | None = None,
-                      keep: tuple[str, ...] = ()) -> tuple[dict, bool]:
+                      keep: tuple[str, ...] = (),
+                      unique_check: Callable[[], None] | None = None) -> tuple[dict, bool]:
     """Insert or update `code` with `fields`; return (stored record, created).
 
     `on_insert()` gives fields written only when the record is created (a counter's token);
-    `keep` names stored fields the answer carries as they are stored.
+    `keep` names stored fields the answer carries as they are stored; `unique_check()`
+    raises the Conflict of a unique field other than the code (an official's email).
     """
     coll = document._get_collection()
     for attempt in range(ATTEMPTS):
+        if unique_check is not None:
+            unique_check()
         current = coll.find_one({"_id": code}, {"version": 1})
         version = (current or {}).get("version", 0) + 1
         record = {**fields, "version": version, "updated_at": stored_now()}
@@ -57,11 +68,15 @@ def _upsert_versioned(document, code: str, fields: dict[str, Any], event_type: s
             try:
                 coll.insert_one({"_id": code, **changes, **extra})
             except DuplicateKeyError:
-                continue  # created meanwhile: update that one
+                continue  # created meanwhile (or the email taken meanwhile): look again
             return {"code": code, **record, **extra}, True
-        stored = coll.find_one_and_update(
-            {"_id": code, "version": version - 1}, {"$set": changes},
-            projection={k: 1 for k in keep} or {"_id": 1}, return_document=ReturnDocument.AFTER)
+        try:
+            stored = coll.find_one_and_update(
+                {"_id": code, "version": version - 1}, {"$set": changes},
+                projection={k: 1 for k in keep} or {"_id": 1},
+                return_document=ReturnDocument.AFTER)
+        except DuplicateKeyError:
+            continue  # a unique field taken meanwhile: `unique_check` names it
         if stored is not None:
             return {"code": code, **record, **{k: stored[k] for k in keep}}, False
         _pause(attempt)
@@ -79,10 +94,32 @@ def upsert_unit(code: str, data: dict, *, correlationid: str | None = None,
 
 def upsert_official(code: str, data: dict, *, correlationid: str | None = None,
                     notify: Notify | None = None) -> tuple[dict, bool]:
-    result = _upsert_versioned(Official, code, domain.official_fields(data),
-                               ev.OFFICIAL_UPSERTED, correlationid)
+    """Create or update an official; Conflict (409) when another official has its email."""
+    fields = domain.official_fields(data)
+    result = _upsert_versioned(Official, code, fields, ev.OFFICIAL_UPSERTED, correlationid,
+                               unique_check=lambda: check_email_free(code, fields["email"]))
     notify_of(notify, Official, code)
     return result
+
+
+def check_email_free(code: str, email: str | None) -> None:
+    """Conflict (409 on `email`) when an official other than `code` has `email`."""
+    holder = official_by_email(email) if email else None
+    if holder is not None and holder["code"] != code:
+        raise Conflict(f"Another official ({holder['code']}) has this email address.",
+                       field="email", slug="email-taken")
+
+
+def official_by_email(email: str) -> dict | None:
+    """The official whose address is `email` (lower-cased), if any."""
+    return as_record(Official._get_collection().find_one({"email": email.lower()},
+                                                         _NO_OUTBOX))
+
+
+def emails_of_others(codes: list[str]) -> dict[str, str]:
+    """Every official's address but those of `codes`: {address: official}."""
+    return {d["email"]: d["_id"] for d in Official._get_collection().find(
+        {"email": {"$type": "string"}, "_id": {"$nin": list(codes)}}, {"email": 1})}
 
 
 def upsert_counter(code: str, data: dict, new_token: Callable[[], str]) -> tuple[dict, bool]:
@@ -144,10 +181,15 @@ def unknown_officials(codes: list[str]) -> list[str]:
     return [c for c in codes if c not in known]
 
 
+def by_codes(kind: str, codes: list[str]) -> dict[str, dict]:
+    """The stored units or officials among `codes`, by code (in code order)."""
+    return {d["_id"]: as_record(d) for d in KINDS[kind]._get_collection().find(
+        {"_id": {"$in": list(codes)}}, _NO_OUTBOX).sort("_id", 1)}
+
+
 def officials(codes: list[str]) -> dict[str, dict]:
     """The stored officials among `codes`, by code."""
-    return {d["_id"]: as_record(d) for d in Official._get_collection().find(
-        {"_id": {"$in": list(codes)}}, _NO_OUTBOX)}
+    return by_codes("official", codes)
 
 
 def colleagues(official: dict) -> list[dict]:

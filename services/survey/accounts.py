@@ -1,0 +1,85 @@
+"""Writes to the directory and to officials' access, as one use case each for the API,
+the import and the demo: the record and its event, survey's own access copy, the audit
+log, and the notices that make acting on someone's account never silent.
+
+Order matters where a crash between two writes could hide something: the entry and the
+notice of an email change or a token are written before the change itself (a crash then
+leaves a notice of a change that did not happen, never a change nobody was told of), and
+an official's sessions and tokens end before the record says they are inactive (so
+reactivating them later never brings old tokens back).
+"""
+
+from __future__ import annotations
+
+from services.survey import audit_log, identity
+from services.survey.store import directory
+
+UNIT_FIELDS = ("name", "parent", "emails", "webhook_url", "managers")
+OFFICIAL_FIELDS = ("full_name", "unit", "position", "active", "email", "roles")
+
+
+def _changed(previous: dict | None, record: dict, fields: tuple[str, ...]) -> list[str]:
+    if previous is None:
+        return list(fields)
+    return [f for f in fields if previous.get(f) != record.get(f)]
+
+
+def save_unit(ctx, code: str, data: dict, *, correlationid: str | None = None,
+              audited: bool = True) -> tuple[dict, bool]:
+    """Create or update a unit (its parent and managers already checked)."""
+    previous = directory.find("unit", code) if audited else None
+    record, created = directory.upsert_unit(code, data, correlationid=correlationid,
+                                            notify=ctx.relay.notify)
+    identity.track_unit(ctx.access, code, record)
+    if audited:
+        audit_log.record(ctx, "unit_saved", target=code, details={
+            "created": created, "changed": _changed(previous, record, UNIT_FIELDS),
+            "managers": record["managers"]})
+    return record, created
+
+
+def save_official(ctx, code: str, data: dict, *, correlationid: str | None = None,
+                  audited: bool = True) -> tuple[dict, bool]:
+    """Create or update an official (its unit already checked). Changing their address
+    is audited and told to both addresses; deactivating them ends their sessions and
+    tokens everywhere."""
+    previous = directory.find("official", code)
+    email = data.get("email")
+    if previous is not None and previous.get("email") != email:
+        directory.check_email_free(code, email)  # before the notice: no false alarm
+        by = audit_log.current_actor()
+        audit_log.record(ctx, "email_changed", target=code, actor=by,
+                         details={"previous": previous.get("email"), "new": email},
+                         notice=audit_log.notice(
+                             {**previous, "email": email}, "email_changed", by=by,
+                             details={"previous": previous.get("email"), "new": email},
+                             previous_email=previous.get("email")))
+    if previous is not None and previous.get("active", True) and \
+            not data.get("active", True):
+        identity.revoke_official(ctx, code)
+    record, created = directory.upsert_official(code, data, correlationid=correlationid,
+                                                notify=ctx.relay.notify)
+    identity.track_official(ctx.access, code, record)
+    if audited:
+        audit_log.record(ctx, "official_saved", target=code, details={
+            "created": created, "changed": _changed(previous, record, OFFICIAL_FIELDS),
+            "active": record["active"], "roles": record["roles"]})
+    return record, created
+
+
+def issue_token(ctx, code: str) -> str:
+    """A bearer token acting as official `code`: audited, and told to the official."""
+    official = directory.get("official", code)
+    by = audit_log.current_actor()
+    audit_log.record(ctx, "token_issued", target=code, actor=by,
+                     notice=audit_log.notice(official, "token_issued", by=by))
+    return identity.issue_token(ctx, code, issued_by=by)
+
+
+def revoke_tokens(ctx, code: str) -> int:
+    """End every token and session of official `code`: audited, and told to them."""
+    official = directory.get("official", code)
+    by = audit_log.current_actor()
+    audit_log.record(ctx, "tokens_revoked", target=code, actor=by,
+                     notice=audit_log.notice(official, "tokens_revoked", by=by))
+    return identity.revoke_official(ctx, code)
