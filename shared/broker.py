@@ -77,7 +77,7 @@ class _Batch:
             return
         self.results[index] = error
         if error is None:
-            metrics.EVENTS_PUBLISHED.labels(self.messages[index].type).inc()
+            metrics.EVENTS_PUBLISHED.labels(metrics.event_label(self.messages[index].type)).inc()
         else:
             metrics.EVENTS_PUBLISH_FAILED.labels(type(error).__name__).inc()
         self.remaining -= 1

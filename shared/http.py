@@ -66,6 +66,16 @@ def check_code(value: str, field: str = "code") -> None:
                       errors={field: [CODE.error]}, slug="validation-error") from None
 
 
+def total_count_header(what: str) -> dict:
+    """The OpenAPI description of a paged list's X-Total-Count header."""
+    return {"X-Total-Count": {"description": f"matching {what}", "schema": {"type": "integer"}}}
+
+
+def set_total_count(total: int) -> None:
+    """Answer this request with `X-Total-Count: total` (a paged list)."""
+    g.congso_total_count = total
+
+
 def personal(view):
     """Mark a view whose every call is one person's action (a review, a sign-in): it is
     left out of the HTTP metrics, which would otherwise date it."""
@@ -271,6 +281,8 @@ def _after_request(response: Response) -> Response:
     from flask import current_app
 
     response.headers.setdefault("X-Request-ID", getattr(g, "request_id", ""))
+    if "congso_total_count" in g:
+        response.headers["X-Total-Count"] = str(g.congso_total_count)
     view = current_app.view_functions.get(request.endpoint) if request.endpoint else None
     if getattr(view, "_congso_personal", False):
         return response

@@ -167,7 +167,7 @@ class MemoryPublisher(SinglePublish):
                 metrics.EVENTS_PUBLISH_FAILED.labels(type(exc).__name__).inc()
                 results.append(exc)
             else:
-                metrics.EVENTS_PUBLISHED.labels(msg.type).inc()
+                metrics.EVENTS_PUBLISHED.labels(metrics.event_label(msg.type)).inc()
                 results.append(None)
         return results
 

@@ -61,6 +61,18 @@ NOTIFICATIONS = Counter(
 )
 
 
+# Events that are one person's action (a review, a sign-in link, a token, an audited act):
+# counted under one label, so a counter moving by one never dates that person's action.
+PERSONAL_EVENTS = frozenset({
+    "peer_review.submitted", "auth.link_requested", "auth.token_issued", "auth.revoked",
+    "account.notice", "audit.recorded",
+})
+
+
+def event_label(event_type: str) -> str:
+    return "personal" if event_type in PERSONAL_EVENTS else event_type
+
+
 def process_total(name: str, **labels: str) -> float | None:
     """The value of gauge `name` summed over every worker (multiprocess mode only)."""
     if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):

@@ -23,7 +23,7 @@ from shared import audit
 from shared.auth import SECURITY, access_store, require
 from shared.db import stored_now
 from shared.errors import Forbidden, NotFound
-from shared.http import check_code
+from shared.http import check_code, set_total_count, total_count_header
 
 blp = Blueprint("notify", __name__, url_prefix="/api/v1",
                 description="Deadlines, reminders, alerts and their log")
@@ -177,24 +177,16 @@ def load_calendar(body: dict):
 @blp.get("/notifications")
 @require("admin", "official")
 @blp.arguments(NotificationQuery(), location="query")
-@blp.response(200, NotificationOut(many=True),
-              headers={"X-Total-Count": {"description": "matching notifications",
-                                         "schema": {"type": "integer"}}})
+@blp.response(200, NotificationOut(many=True), headers=total_count_header("notifications"))
 @blp.doc(security=SECURITY)
 def list_notifications(query: dict):
     """The notification log, newest first; filter by unit, deadline, kind, status,
     official. A manager: the notifications about units in their scope (403 for a unit
     outside it), never the messages to one official (sign-in links, account notices)."""
     where = scopes.log_filter(query, _scope())
-    g.total_count, page = _ctx().store.notifications(where, query["page"], query["per_page"])
+    total, page = _ctx().store.notifications(where, query["page"], query["per_page"])
+    set_total_count(total)
     return page
-
-
-@blp.after_request
-def _total_count(response):
-    if request.endpoint == "notify.list_notifications" and "total_count" in g:
-        response.headers["X-Total-Count"] = str(g.total_count)
-    return response
 
 
 BLUEPRINTS = (blp,)

@@ -153,3 +153,11 @@ def test_personal_calls_leave_no_trace_in_the_metrics(app_client):
     text = app_client.get("/metrics", headers=ADMIN).get_data(as_text=True)
     assert 'endpoint="/healthz"' in text
     assert "/api/v1/me" not in text
+
+
+def test_events_that_are_one_persons_action_are_counted_under_one_label():
+    from shared import metrics
+
+    assert metrics.event_label("peer_review.submitted") == "personal"
+    assert metrics.event_label("auth.link_requested") == "personal"
+    assert metrics.event_label("rating.submitted") == "rating.submitted"
