@@ -158,6 +158,7 @@ class AuditEntry(OutboxDocument):
     target = StringField()
     details = DictField()
     address_hash = StringField()
+    seq = IntField()  # when appended (ns): orders the entries of one millisecond
     meta = {"db_alias": ALIAS, "collection": "audit"}
 
 

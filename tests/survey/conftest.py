@@ -58,3 +58,9 @@ def browser():
         b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         yield b
         b.close()
+
+
+@pytest.fixture
+def ctx(survey):
+    """Survey's context in the test app (its signer, access copy, keys)."""
+    return survey.app.extensions["survey"]

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import re
+import time
 
 from pymongo import DESCENDING
 from pymongo.errors import DuplicateKeyError
@@ -13,21 +14,25 @@ from services.survey.store import Notify, notify_of
 from shared.events import Event
 from shared.outbox import outbox_fields
 
+# `at` is kept to the millisecond; `seq` (when appended, in nanoseconds) orders entries of
+# one millisecond as they came
+NEWEST_FIRST = [("at", DESCENDING), ("seq", DESCENDING)]
 FIELDS = {"at": 1, "service": 1, "actor": 1, "action": 1, "target": 1, "details": 1,
           "address_hash": 1}
 
 
 def ensure_indexes() -> None:
     coll = AuditEntry._get_collection()
-    coll.create_index([("at", DESCENDING)])
-    coll.create_index([("action", 1), ("at", DESCENDING)])
-    coll.create_index([("actor", 1), ("at", DESCENDING)])
+    coll.create_index(NEWEST_FIRST)
+    coll.create_index([("action", 1), *NEWEST_FIRST])
+    coll.create_index([("actor", 1), *NEWEST_FIRST])
 
 
 def add(record: dict, *, notice: Event | None = None, notify: Notify | None = None) -> bool:
     """Append `record` ({id, at, service, actor, action, target, details, address_hash}),
     with the `account.notice` to send about it in the same write; False if already there."""
-    doc = {"_id": record["id"], **{k: v for k, v in record.items() if k != "id"}}
+    doc = {"_id": record["id"], **{k: v for k, v in record.items() if k != "id"},
+           "seq": time.time_ns()}
     if notice is not None:
         doc.update(outbox_fields(notice))
     try:
@@ -55,7 +60,7 @@ def page(*, actor: str | None = None, action: str | None = None, number: int = 1
     coll = AuditEntry._get_collection()
     where = _where(actor, action)
     total = coll.count_documents(where)
-    docs = coll.find(where, FIELDS).sort([("at", DESCENDING), ("_id", DESCENDING)]) \
+    docs = coll.find(where, FIELDS).sort(NEWEST_FIRST) \
         .skip((number - 1) * per_page).limit(per_page)
     return total, [{"id": d.pop("_id"), **d} for d in docs]
 
