@@ -47,6 +47,17 @@ def entry(service: str, actor: str, action: str, *, target: str | None = None,
             "address_hash": address}
 
 
+def request_entry(service: str, action: str, *, target: str | None = None,
+                  details: dict | None = None) -> dict:
+    """The audit record of what the caller of this request just did."""
+    from flask import current_app, g, request
+
+    settings = current_app.config["CONGSO_SETTINGS"]
+    return entry(service, actor_of(getattr(g, "principal", None)), action, target=target,
+                 details=details, address=address_hash(settings.admin_token,
+                                                       request.remote_addr))
+
+
 def record_via_outbox(database, relay, record: dict) -> None:
     """Store `record` with its `audit.recorded` event in one write (scoring, notify)."""
     event = ev.make_event(auth_events.AUDIT_RECORDED, record,

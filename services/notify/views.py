@@ -6,7 +6,7 @@ of units, within their scope (scopes.py).
 
 from __future__ import annotations
 
-from flask import current_app, g, request
+from flask import current_app, g
 from flask_smorest import Blueprint
 
 from services.notify import calendar, scopes
@@ -53,9 +53,8 @@ def _deadline_out(doc: dict, scope: set[str] | None = None) -> dict | None:
 def _audit(action: str, target: str, details: dict | None = None) -> None:
     """Record who did it, from which address (hashed), for survey's audit log."""
     ctx = _ctx()
-    ctx.store.record_audit(ctx.relay, audit.entry(
-        "notify", audit.actor_of(g.principal), action, target=target, details=details,
-        address=audit.address_hash(ctx.settings.admin_token, request.remote_addr)))
+    ctx.store.record_audit(ctx.relay, audit.request_entry("notify", action, target=target,
+                                                          details=details))
 
 
 def _deadline_details(doc: dict) -> dict:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from flask import Response, current_app, g, request
+from flask import Response, current_app, g
 from flask_smorest import Blueprint
 
 from services.scoring import reports
@@ -50,12 +50,9 @@ def _period(query: dict) -> str:
 
 def _audit(action: str, target: str | None, **details) -> None:
     """Record what the caller just did (it reaches survey's audit log through the outbox)."""
-    ctx = scoring_context()
-    record = audit.entry("scoring", audit.actor_of(g.principal), action, target=target,
-                         details=details,
-                         address=audit.address_hash(ctx.settings.admin_token,
-                                                    request.remote_addr))
-    audit.record_via_outbox(database(), ctx.audit_relay, record)
+    audit.record_via_outbox(database(), scoring_context().audit_relay,
+                            audit.request_entry("scoring", action, target=target,
+                                                details=details))
 
 
 def _official_unit(code: str) -> str | None:
