@@ -31,7 +31,7 @@ def local_time(moment: datetime | None) -> str:
 def _open_links(user, t: dict) -> list[dict]:
     links = []
     if user.is_admin:
-        links.append({"url": "/audit", "label": t["nav_audit"]})
+        links.append({"url": "/audit", "label": t["nav_audit"], "text": t["home_audit_text"]})
     return links
 
 
@@ -49,7 +49,7 @@ def home():
     roles += [t["role_manager"]] if managed else []
     roles.append(t["role_official"])
     tokens = [{"issued_at": local_time(doc.get("created_at")),
-               "issued_by": doc.get("issued_by") or "",
+               "issued_by": actor_label(doc.get("issued_by") or "", t),
                "revoked_at": local_time(doc.get("revoked_at"))}
               for doc in token_store.tokens_of(user.official)]
     return render_page(
@@ -59,16 +59,54 @@ def home():
         signed_in_at=local_time(user.session.auth_time))
 
 
+def actor_label(actor: str, t: dict) -> str:
+    """How the log's actor reads: "CB001 · phiên đăng nhập", "admin (mã quản trị)"."""
+    code, _, via = actor.partition(" (")
+    if via.endswith(")") and f"via_{via[:-1]}" in t:
+        return f"{code} · {t[f'via_{via[:-1]}']}"
+    return t.get(f"actor_{actor}", actor)
+
+
+def detail_lines(details: dict, t: dict) -> list[str]:
+    """An entry's details in words: what survey records, worded; the rest as key: value."""
+    details = dict(details or {})
+    lines = []
+    if "created" in details:
+        created = details.pop("created")
+        lines.append(t["detail_created"] if created else t["detail_updated"])
+        changed = details.pop("changed", [])
+        if changed and not created:
+            fields = ", ".join(t.get(f"field_{f}", f) for f in changed)
+            lines.append(t["detail_changed"].format(fields=fields))
+    if details.pop("active", True) is False:
+        lines.append(t["detail_inactive"])
+    roles = details.pop("roles", None)
+    if roles:
+        lines.append(t["detail_roles"].format(roles=", ".join(
+            t.get(f"role_{r}", r) for r in roles)))
+    managers = details.pop("managers", None)
+    if managers:
+        lines.append(t["detail_managers"].format(codes=", ".join(managers)))
+    if "reason" in details:
+        reason = details.pop("reason")
+        lines.append(t["detail_reason"].format(reason=t.get(f"reason_{reason}", reason)))
+    if details.get("via") == "email_link":
+        details.pop("via")
+        lines.append(t["detail_email_link"])
+    for key in ("previous", "new"):
+        if key in details:
+            value = details.pop(key)
+            lines.append(t[f"detail_{key}"].format(value=value or t["detail_none"]))
+    for key, value in details.items():
+        value = ", ".join(map(str, value)) if isinstance(value, list) else value
+        lines.append(f"{key}: {value}")
+    return lines
+
+
 def _entry_view(entry: dict, t: dict) -> dict:
-    details = []
-    for key, value in (entry.get("details") or {}).items():
-        if key == "reason":
-            value = t.get(f"reason_{value}", value)
-        elif isinstance(value, list):
-            value = ", ".join(str(v) for v in value)
-        details.append((key, value))
-    return {**entry, "at": local_time(entry["at"]), "details": details,
-            "action": t.get(f"action_{entry['action']}", entry["action"])}
+    return {**entry, "at": local_time(entry["at"]), "details": detail_lines(
+        entry.get("details"), t), "actor": actor_label(entry["actor"], t),
+        "action": t.get(f"action_{entry['action']}", entry["action"])}
 
 
 @pages.get("/audit")

@@ -102,6 +102,6 @@ def test_the_audit_page_is_for_administrators(client, ctx):
     page = client.get("/audit?action=official_saved")
     assert page.status_code == 200
     text = html(page)
-    assert "Lưu cán bộ" in text and "Lưu đơn vị</td>" not in text
+    assert "<strong>Lưu cán bộ</strong>" in text and "<strong>Lưu đơn vị</strong>" not in text
     assert '<option value="official_saved" selected>' in text
     assert "Mục 1–2 trong tổng số 2" in text
