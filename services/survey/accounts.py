@@ -18,24 +18,24 @@ UNIT_FIELDS = ("name", "parent", "emails", "webhook_url", "managers")
 OFFICIAL_FIELDS = ("full_name", "unit", "position", "active", "email", "roles")
 
 
-def _changed(previous: dict | None, record: dict, fields: tuple[str, ...]) -> list[str]:
-    if previous is None:
-        return list(fields)
-    return [f for f in fields if previous.get(f) != record.get(f)]
+def _audit_saved(ctx, kind: str, code: str, previous: dict | None, saved: tuple[dict, bool],
+                 fields: tuple[str, ...], shown: tuple[str, ...]) -> None:
+    record, created = saved
+    changed = [f for f in fields if previous is None or previous.get(f) != record.get(f)]
+    audit_log.record(ctx, f"{kind}_saved", target=code, details={
+        "created": created, "changed": changed, **{k: record[k] for k in shown}})
 
 
 def save_unit(ctx, code: str, data: dict, *, correlationid: str | None = None,
               audited: bool = True) -> tuple[dict, bool]:
     """Create or update a unit (its parent and managers already checked)."""
     previous = directory.find("unit", code) if audited else None
-    record, created = directory.upsert_unit(code, data, correlationid=correlationid,
-                                            notify=ctx.relay.notify)
-    identity.track_unit(ctx.access, code, record)
+    saved = directory.upsert_unit(code, data, correlationid=correlationid,
+                                  notify=ctx.relay.notify)
+    identity.track_unit(ctx.access, code, saved[0])
     if audited:
-        audit_log.record(ctx, "unit_saved", target=code, details={
-            "created": created, "changed": _changed(previous, record, UNIT_FIELDS),
-            "managers": record["managers"]})
-    return record, created
+        _audit_saved(ctx, "unit", code, previous, saved, UNIT_FIELDS, ("managers",))
+    return saved
 
 
 def save_official(ctx, code: str, data: dict, *, correlationid: str | None = None,
@@ -47,24 +47,22 @@ def save_official(ctx, code: str, data: dict, *, correlationid: str | None = Non
     email = data.get("email")
     if previous is not None and previous.get("email") != email:
         directory.check_email_free(code, email)  # before the notice: no false alarm
-        by = audit_log.current_actor()
-        audit_log.record(ctx, "email_changed", target=code, actor=by,
-                         details={"previous": previous.get("email"), "new": email},
-                         notice=audit_log.notice(
-                             {**previous, "email": email}, "email_changed", by=by,
-                             details={"previous": previous.get("email"), "new": email},
-                             previous_email=previous.get("email")))
+        by, change = audit_log.current_actor(), {"previous": previous.get("email"),
+                                                 "new": email}
+        audit_log.record(ctx, "email_changed", target=code, actor=by, details=change,
+                         notice=audit_log.notice({**previous, "email": email},
+                                                 "email_changed", by=by, details=change,
+                                                 previous_email=previous.get("email")))
     if previous is not None and previous.get("active", True) and \
             not data.get("active", True):
         identity.revoke_official(ctx, code)
-    record, created = directory.upsert_official(code, data, correlationid=correlationid,
-                                                notify=ctx.relay.notify)
-    identity.track_official(ctx.access, code, record)
+    saved = directory.upsert_official(code, data, correlationid=correlationid,
+                                      notify=ctx.relay.notify)
+    identity.track_official(ctx.access, code, saved[0])
     if audited:
-        audit_log.record(ctx, "official_saved", target=code, details={
-            "created": created, "changed": _changed(previous, record, OFFICIAL_FIELDS),
-            "active": record["active"], "roles": record["roles"]})
-    return record, created
+        _audit_saved(ctx, "official", code, previous, saved, OFFICIAL_FIELDS,
+                     ("active", "roles"))
+    return saved
 
 
 def issue_token(ctx, code: str) -> str:

@@ -18,12 +18,13 @@ from devkit.procs import start_ready
 from devkit.receivers import SmtpServer
 from shared import sessions
 from tests.conftest import wait_for
-from tests.survey.conftest import CHROMIUM, CHROMIUM_ARGS
+from tests.survey import conftest as survey_fixtures
 
 pytestmark = [pytest.mark.rabbitmq, pytest.mark.slow]
 HEAD = ("TP01", "Lê Văn Hùng", "truongphong.hc@example.vn")
 ADMIN_OFFICIAL = ("QT01", "Trần Thị Thu Trang", "quantri.snv@example.vn")
 WIDTHS = (390, 1280)
+chromium = survey_fixtures.browser  # Debian's Chromium, one per module (a fixture)
 
 
 @pytest.fixture(scope="module")
@@ -42,16 +43,6 @@ def system(rabbit_url):
             proc.stop()
         smtp.stop()
         rabbit.delete_topology(rabbit_url)
-
-
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield b
-        b.close()
 
 
 def shoot(page, name: str, folder: Path) -> None:
@@ -81,7 +72,7 @@ def me(proc, cookie: str | None = None) -> int:
     return requests.get(f"{proc.base}/api/v1/me", cookies=cookies, timeout=5).status_code
 
 
-def test_a_unit_head_signs_in_by_email_and_out_everywhere(system, browser, tmp_path):
+def test_a_unit_head_signs_in_by_email_and_out_everywhere(system, chromium, tmp_path):
     (survey, scoring, notify), smtp = system
     shots = Path(os.environ.get("CONGSO_SCREENSHOTS") or tmp_path)
     shots.mkdir(parents=True, exist_ok=True)
@@ -95,7 +86,7 @@ def test_a_unit_head_signs_in_by_email_and_out_everywhere(system, browser, tmp_p
     assert requests.put(f"{api}/units/UBND-HC", headers=ADMIN, timeout=5, json={
         "name": "UBND phường Hải Châu", "managers": [code]}).status_code == 200
 
-    context = browser.new_context(viewport={"width": 390, "height": 844})
+    context = chromium.new_context(viewport={"width": 390, "height": 844})
     page = context.new_page()
     page.goto(f"{survey.base}/login")
     assert page.locator("html").get_attribute("lang") == "vi"
@@ -137,7 +128,7 @@ def test_a_unit_head_signs_in_by_email_and_out_everywhere(system, browser, tmp_p
     shoot(page, "gone", shots)
 
     # the old cookie, replayed: refused by survey's pages and by every service's API
-    replay = browser.new_context()
+    replay = chromium.new_context()
     replay.add_cookies([{**cookie, "value": session}])
     again = replay.new_page()
     again.goto(f"{survey.base}/")
@@ -159,7 +150,7 @@ def test_a_unit_head_signs_in_by_email_and_out_everywhere(system, browser, tmp_p
     context.close()
 
 
-def test_an_administrator_reads_the_audit_log(system, browser, tmp_path):
+def test_an_administrator_reads_the_audit_log(system, chromium, tmp_path):
     (survey, _, _), smtp = system
     shots = Path(os.environ.get("CONGSO_SCREENSHOTS") or tmp_path)
     shots.mkdir(parents=True, exist_ok=True)
@@ -174,7 +165,7 @@ def test_an_administrator_reads_the_audit_log(system, browser, tmp_path):
              message="the notice of the token")
     requests.post(f"{api}/auth/links", json={"email": email}, timeout=5)
 
-    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    context = chromium.new_context(viewport={"width": 1280, "height": 900})
     page = context.new_page()
     page.goto(link_for(smtp, email))
     page.get_by_role("heading", name=f"Xin chào, {name}").wait_for()
