@@ -268,10 +268,10 @@ congso demo: survey, scoring and notify in one process on {base}
   admin token  {settings.admin_token}
   kiosk page   {kiosk_url}
 {qr.getvalue()}
-Sign in at {base}/login (no SMTP_URL: each sign-in link is printed here, marked as the
-demo's), with the email of
-  the ward's chairman, a unit head     {HEAD_EMAIL}
+Sign in at {base}/login as
+  the ward's chairman (a unit head)    {HEAD_EMAIL}
   the department's administrator       {ADMIN_EMAIL}
+  (no SMTP_URL: the sign-in link is printed on this console, marked [demo])
 
 Rate official CB001 at the demo counter, then read the score back:
   curl -s -X POST {base}/api/v1/ratings -H 'Content-Type: application/json' \\

@@ -121,7 +121,8 @@ def test_peer_reviews_last_year_closed_this_year_open(seeded):
     assert periods.count("2025") > periods.count("2026") > 0
     client = running.client
     token = client.post("/api/v1/officials/CB002/tokens", headers=ADMIN).get_json()["token"]
-    # (a token: the only write of these tests, which share one seeded app)
+    # (a token and, below, a sign-in link: the only writes of these tests, which share one
+    # seeded app)
     mine = client.get("/api/v1/peer-reviews/2026/assignments",
                       headers={"Authorization": f"Bearer {token}"}).get_json()
     assert {a["status"] for a in mine} <= {"pending", "done"} and len(mine) == 10
@@ -130,3 +131,19 @@ def test_peer_reviews_last_year_closed_this_year_open(seeded):
     now = datetime.combine(TODAY, time(9), running.settings.tz)
     assert reviews.window("2025")["closes_at"] < now < reviews.window("2026")["closes_at"]
     assert reviews.window("2026")["opens_at"] < now
+
+
+def test_the_demo_has_a_unit_head_and_an_administrator_who_sign_in(seeded):
+    running, counter, _ = seeded
+    client = running.client
+    access = running.app.extensions["survey"].access
+    assert access.manages("CB011") == ["UBND-HC"] and access.manages("SNV01") == ["SNV"]
+    assert access.scope("SNV01") == {"SNV", "UBND-HC"}
+    admin = client.get("/api/v1/officials/SNV02", headers=ADMIN).get_json()
+    assert (admin["roles"], admin["email"]) == (["admin"], demo.ADMIN_EMAIL)
+    emails = [o["email"] for o in client.get("/api/v1/officials", headers=ADMIN).get_json()]
+    assert all(emails) and len(set(emails)) == len(emails) == 13
+    assert client.post("/api/v1/auth/links", json={"email": demo.HEAD_EMAIL}).status_code == 202
+    banner = demo.banner(running.settings, counter)
+    assert f"{running.settings.public_base_url}/login" in banner
+    assert demo.HEAD_EMAIL in banner and demo.ADMIN_EMAIL in banner
