@@ -176,3 +176,29 @@ def test_deactivation_ends_sessions_and_tokens_and_reactivation_brings_none_back
     # the home page lists both tokens, the first revoked
     home = client.get("/").get_data(as_text=True)
     assert home.count("Đã thu hồi lúc") == 1 and home.count("Đang hiệu lực") == 1
+
+
+def test_writes_with_the_cookie_need_the_csrf_value(client, ctx):
+    add_person(client, "CB1", roles=["admin"])
+    csrf = signed_in(client, "CB1", ctx.signer)
+    body = {"name": "Phường Hai"}
+    assert client.put("/api/v1/units/U2", json=body).status_code == 403
+    assert client.put("/api/v1/units/U2", json=body,
+                      headers={sessions.CSRF_HEADER: "forged"}).status_code == 403
+    assert client.put("/api/v1/units/U2", json=body, headers={
+        **csrf, "Sec-Fetch-Site": "cross-site"}).status_code == 403
+    assert client.put("/api/v1/units/U2", json=body, headers=csrf).status_code == 201
+    assert client.get("/api/v1/units/U2").status_code == 200  # reads need none
+
+
+def test_an_official_reviews_colleagues_with_the_session(client, ctx):
+    add_person(client, "CB1")
+    add_person(client, "CB2", "cb2@example.vn")
+    csrf = signed_in(client, "CB1", ctx.signer)
+    year = datetime.now(UTC).year
+    assert [a["official"] for a in client.get(
+        f"/api/v1/peer-reviews/{year}/assignments").get_json()] == ["CB2"]
+    scores = dict.fromkeys(("discipline", "conduct", "ethics", "dress", "participation"), 4)
+    assert client.put(f"/api/v1/peer-reviews/{year}/CB2", json={"scores": scores},
+                      headers=csrf).status_code == 201
+    assert client.get("/api/v1/units", headers=csrf).status_code == 403  # not an admin
