@@ -108,3 +108,28 @@ def test_a_saved_official_without_email_or_roles_loses_them(survey, client, toke
     put_official(client, "CB1", email="cb1@example.vn", roles=["admin"])
     body = put_official(client, "CB1").get_json()
     assert (body["email"], body["roles"]) == (None, [])
+
+
+def test_an_earlier_releases_directory_and_tokens_are_known_after_an_upgrade(mongo_url):
+    """A database written before survey kept an access copy: at start survey copies its
+    directory and live tokens in, so officials' tokens keep working."""
+    from devkit.apps import make_settings, seed_directory, start
+    from services.survey.app import create_app
+    from shared import access
+    from shared.memory_bus import MemoryBus
+
+    running = start(create_app, make_settings("survey", mongo_url), MemoryBus())
+    seed_directory(running.client)
+    token = running.client.post("/api/v1/officials/CB1/tokens", headers=ADMIN) \
+        .get_json()["token"]
+    database = running.app.extensions["survey"].access._database()
+    running.stop()
+    for name in (access.UNITS, access.OFFICIALS, access.TOKENS, access.KEYS):
+        database[name].drop()  # as the earlier release left it: no copy at all
+
+    running = start(create_app, make_settings("survey", mongo_url), MemoryBus())
+    try:
+        me = running.client.get("/api/v1/me", headers={"Authorization": f"Bearer {token}"})
+        assert me.status_code == 200 and me.get_json()["unit"] == "U1"
+    finally:
+        running.stop()
