@@ -82,6 +82,7 @@ def login_submit():
 
 
 @account.get("/login/sent")
+@personal  # follows each link asked for by form: counting it would date them
 def login_sent():
     """Check your mailbox (said to everyone who asked)."""
     return render_page("account/sent.html", title=words()["t"]["sent_title"])
@@ -125,6 +126,7 @@ def logout():
 
 
 @account.get("/session/renew")
+@personal
 def renew_session():
     """Renew the session and go on to `next` (a page of another service asked for it)."""
     principal = _signed_in()

@@ -105,3 +105,26 @@ def test_the_audit_page_is_for_administrators(client, ctx):
     assert "<strong>Lưu cán bộ</strong>" in text and "<strong>Lưu đơn vị</strong>" not in text
     assert '<option value="official_saved" selected>' in text
     assert "Mục 1–2 trong tổng số 2" in text
+
+
+def test_signing_in_and_out_leaves_no_trace_in_the_metrics(survey, client, ctx):
+    """Each of these calls is one person's: counting them would date it."""
+    from devkit.apps import ADMIN_TOKEN
+    from tests.survey.links import last_link
+
+    add_person(client)
+    client.post("/login", data={"email": "cb1@example.vn"})
+    client.get("/login/sent")
+    client.post("/api/v1/auth/links", json={"email": "cb1@example.vn"})
+    client.get(last_link(survey, ctx))
+    client.get("/session/renew?next=/")
+    client.get("/api/v1/me")
+    client.post("/logout", data={sessions.CSRF_FIELD: "not it"})
+    text = client.get("/metrics", headers={"Authorization": f"Bearer {ADMIN_TOKEN}"}) \
+        .get_data(as_text=True)
+    assert 'endpoint="/api/v1/units/<code:code>"' in text  # the administrator's writes count
+    for rule in ("/login", "/login/sent", "/api/v1/auth/links", "/login/<path:secret>",
+                 "/session/renew", "/logout", "/api/v1/me"):
+        assert f'method="POST",endpoint="{rule}"' not in text, rule
+        if rule != "/login":  # the sign-in page itself is anyone's
+            assert f'endpoint="{rule}"' not in text, rule
