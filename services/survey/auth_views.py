@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import g, request
+from flask import request
 from flask_smorest import Blueprint
 
 from services.survey import signin_links
@@ -11,7 +11,7 @@ from services.survey.schemas import AuditEntryOut, AuditQuery, LinkIn, LinkOut
 from services.survey.store import audit as audit_store
 from shared import signin
 from shared.auth import SECURITY, require
-from shared.http import personal
+from shared.http import personal, set_total_count, total_count_header
 
 blp = Blueprint("account", __name__, url_prefix="/api/v1",
                 description="Sign-in links, and the audit log")
@@ -39,24 +39,15 @@ def post_link(body: dict):
 @blp.get("/audit")
 @require("admin")
 @blp.arguments(AuditQuery(), location="query")
-@blp.response(200, AuditEntryOut(many=True),
-              headers={"X-Total-Count": {"description": "matching entries",
-                                         "schema": {"type": "integer"}}})
+@blp.response(200, AuditEntryOut(many=True), headers=total_count_header("entries"))
 @blp.doc(security=SECURITY)
 def list_audit(query: dict):
     """The audit log, newest first: sign-ins, tokens, exports, directory and configuration
     changes, from every service; filter by actor and action."""
-    g.total_count, entries = audit_store.page(
-        actor=query["actor"], action=query["action"], number=query["page"],
-        per_page=query["per_page"])
+    total, entries = audit_store.page(actor=query["actor"], action=query["action"],
+                                      number=query["page"], per_page=query["per_page"])
+    set_total_count(total)
     return entries
-
-
-@blp.after_request
-def _total_count(response):
-    if request.endpoint == "account.list_audit" and "total_count" in g:
-        response.headers["X-Total-Count"] = str(g.total_count)
-    return response
 
 
 BLUEPRINTS = (blp,)
