@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import collections
+
 import signal
 import time
 import uuid
@@ -41,5 +43,10 @@ def test_sigterm_flushes_the_outbox_and_exits_in_bounded_time(fresh_rabbit_url):
     survey.stop()  # closes its log
     assert code == 0 and time.monotonic() - started < 30
     queue = topology.queue_for("scoring").name
-    # unit, official and every rating accepted before the signal
-    wait_for(lambda: rabbit.queue_depth(fresh_rabbit_url, queue) == 102, timeout=10)
+    # unit, official and every rating accepted before the signal (and the session key
+    # survey announces at every start)
+    wait_for(lambda: rabbit.queue_depth(fresh_rabbit_url, queue) == 103, timeout=10)
+    types = collections.Counter(props.type for props, _ in rabbit.get_all(
+        fresh_rabbit_url, queue))
+    assert types == {"rating.submitted": 100, "directory.unit.upserted": 1,
+                     "directory.official.upserted": 1, "auth.keys_published": 1}
