@@ -22,6 +22,7 @@ from shared.schemas import (
     FACTORS,
     SCORE_1_5,
     Code,
+    Email,
     Lenient,
     Period,
     Strict,
@@ -98,7 +99,7 @@ class OfficialUpserted(Lenient):
     unit = Code(required=True)
     position = fields.String(load_default=None, allow_none=True)
     active = fields.Boolean(load_default=True)
-    email = fields.Email(load_default=None, allow_none=True)
+    email = Email(load_default=None, allow_none=True)
     roles = fields.List(fields.String(validate=validate.OneOf(["admin"])), load_default=list)
     version = StrictInteger(required=True, validate=validate.Range(min=1))
     updated_at = fields.AwareDateTime(required=True)

@@ -74,12 +74,30 @@ def Name(*, required: bool = True, max_length: int = MAX_NAME, **kwargs) -> Trim
     return TrimmedString(required=required, validate=validate.Length(low, max_length), **kwargs)
 
 
+MAX_EMAIL = 254  # RFC 5321's limit of a forward path
+
+
 class Email(fields.Email):
-    """An email address, trimmed and lower-cased (addresses are compared that way)."""
+    """An email address, as congso sends to it: trimmed and lower-cased (addresses are
+    compared that way), ASCII only (a look-alike letter from another script is refused,
+    not matched), no control character anywhere (no header injection), at most 254."""
+
+    default_error_messages = {
+        "control": "Must not contain control characters or line breaks.",
+        "ascii": "Must be written in ASCII letters, digits and punctuation only.",
+        "long": f"Must be at most {MAX_EMAIL} characters.",
+    }
 
     def _deserialize(self, value, attr, data, **kwargs):
         if isinstance(value, str):
-            value = value.strip().lower()
+            if any(unicodedata.category(c) in ("Cc", "Cf", "Zl", "Zp") for c in value):
+                raise self.make_error("control")
+            value = value.strip()
+            if len(value) > MAX_EMAIL:
+                raise self.make_error("long")
+            if not value.isascii():
+                raise self.make_error("ascii")
+            value = value.lower()
         return super()._deserialize(value, attr, data, **kwargs)
 
 

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import unicodedata
-
 from marshmallow import Schema, ValidationError, fields, post_load, validate, validates_schema
 
 from services.survey.domain import local_path
@@ -22,31 +20,8 @@ from shared.schemas import (
     unique_emails,
 )
 
-MAX_EMAIL = 254  # RFC 5321's limit of a forward path
 MAX_MANAGERS = 50
 ROLES = ("admin",)
-
-
-class OfficialEmail(Email):
-    """An official's address, which sign-in links are sent to: trimmed, lower-cased,
-    ASCII only (a look-alike letter from another script is refused, not matched), no
-    control character anywhere (no header injection), at most 254 characters."""
-
-    default_error_messages = {
-        "control": "Must not contain control characters or line breaks.",
-        "ascii": "Must be written in ASCII letters, digits and punctuation only.",
-        "long": f"Must be at most {MAX_EMAIL} characters.",
-    }
-
-    def _deserialize(self, value, attr, data, **kwargs):
-        if isinstance(value, str):
-            if any(unicodedata.category(c) in ("Cc", "Cf", "Zl", "Zp") for c in value):
-                raise self.make_error("control")
-            if len(value.strip()) > MAX_EMAIL:
-                raise self.make_error("long")
-            if not value.strip().isascii():
-                raise self.make_error("ascii")
-        return super()._deserialize(value, attr, data, **kwargs)
 
 
 def CodeList(*, max_length: int, **kwargs) -> fields.List:
@@ -128,7 +103,7 @@ class OfficialIn(Strict):
     unit = Code(required=True)
     position = Name(required=False, load_default=None, allow_none=True)
     active = fields.Boolean(load_default=True)
-    email = OfficialEmail(load_default=None, allow_none=True, metadata={
+    email = Email(load_default=None, allow_none=True, metadata={
         "description": "where sign-in links go; unique among officials (any case)"})
     roles = fields.List(fields.String(validate=validate.OneOf(ROLES)), load_default=list,
                         validate=validate.Length(max=10))
@@ -244,7 +219,7 @@ def _local_path(value: str) -> None:
 
 
 class LinkIn(Strict):
-    email = OfficialEmail(required=True)
+    email = Email(required=True)
     next = fields.String(load_default="/", validate=_local_path, metadata={
         "description": "where the link leads once signed in (a path on this site)"})
 

@@ -34,10 +34,25 @@ def test_make_event_refuses_data_not_of_its_schema():
         ev.make_event("rating.deleted", {}, source="/t")
 
 
-def test_every_contract_event_type_has_a_schema():
+def test_every_event_type_has_a_schema():
     assert set(ev.EVENT_TYPES) == {
         "rating.submitted", "peer_review.submitted", "directory.unit.upserted",
-        "directory.official.upserted", "score.updated"}
+        "directory.official.upserted", "score.updated",  # the contract's
+        "auth.keys_published", "auth.token_issued", "auth.revoked", "auth.link_requested",
+        "account.notice", "audit.recorded"}
+
+
+@pytest.mark.parametrize("email", ["cán.bộ@example.vn", "a@ex\u0430mple.vn",  # Cyrillic а
+                                   "a@example.vn\r\nBcc: x@evil.vn", "a\u200b@example.vn",
+                                   "a" * 250 + "@x.vn"])
+def test_an_address_congso_would_write_to_is_plain_ascii_on_one_line(email):
+    from marshmallow import ValidationError
+
+    from shared.schemas import Email
+
+    with pytest.raises(ValidationError):
+        Email().deserialize(email)
+    assert Email().deserialize("  Truong.Phong@Example.VN ") == "truong.phong@example.vn"
 
 
 @pytest.mark.parametrize("body", [
