@@ -112,13 +112,17 @@ class SessionSigner:
               previous: SessionClaims | None = None) -> tuple[str, SessionClaims]:
         """A new token: for a fresh sign-in, or renewing `previous` (same session, same
         sign-in time and CSRF value, a new expiry)."""
-        now = (now or datetime.now(UTC)).replace(microsecond=0)
+        moment = now or datetime.now(UTC)
+        now = moment.replace(microsecond=0)
+        # the sign-in time to the millisecond, as revocations are kept: a sign-in a moment
+        # after a revocation is not taken for a session it ended
+        signed_in = moment.replace(microsecond=moment.microsecond // 1000 * 1000)
         claims = SessionClaims(
             official=official,
             session_id=previous.session_id if previous else secrets.token_urlsafe(18),
             issued_at=now,
             expires_at=now + IDLE,
-            auth_time=previous.auth_time if previous else now,
+            auth_time=previous.auth_time if previous else signed_in,
             csrf=previous.csrf if previous else secrets.token_urlsafe(24),
         )
         if claims.expires_at > claims.auth_time + MAX_AGE:
@@ -128,10 +132,17 @@ class SessionSigner:
             "iss": ISSUER, "sub": official, "sid": claims.session_id,
             "iat": int(claims.issued_at.timestamp()),
             "exp": int(claims.expires_at.timestamp()),
-            "auth_time": int(claims.auth_time.timestamp()), "csrf": claims.csrf,
+            "auth_time": round(claims.auth_time.timestamp(), 3), "csrf": claims.csrf,
         }
         token = jwt.encode(payload, self._key, algorithm="EdDSA", headers={"kid": self.kid})
         return token, claims
+
+
+def _from_ms(timestamp) -> datetime:
+    if not isinstance(timestamp, int | float) or isinstance(timestamp, bool):
+        raise TypeError("not a time")
+    moment = datetime.fromtimestamp(timestamp, UTC)
+    return moment.replace(microsecond=round(moment.microsecond / 1000) * 1000 % 1_000_000)
 
 
 def verify(token: str, keys: dict[str, Ed25519PublicKey], *,
@@ -157,7 +168,7 @@ def verify(token: str, keys: dict[str, Ed25519PublicKey], *,
             official=str(payload["sub"]), session_id=str(payload["sid"]),
             issued_at=datetime.fromtimestamp(payload["iat"], UTC),
             expires_at=datetime.fromtimestamp(payload["exp"], UTC),
-            auth_time=datetime.fromtimestamp(payload["auth_time"], UTC),
+            auth_time=_from_ms(payload["auth_time"]),
             csrf=str(payload["csrf"]))
     except (TypeError, ValueError, OverflowError):
         return None

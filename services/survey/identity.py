@@ -15,7 +15,7 @@ import secrets
 import threading
 import uuid
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
@@ -150,15 +150,7 @@ def _apply_revocation(access: AccessStore, record: dict) -> None:
 
 
 def new_session(ctx, official: str, now: datetime | None = None):
-    """A fresh session for `official`: (token, claims).
-
-    A session's sign-in time is kept to the second, a revocation to the millisecond: a
-    sign-in in the same second as a revocation of that official is dated the next second,
-    so it is not taken for a session the revocation ended."""
-    now = (now or datetime.now(UTC)).replace(microsecond=0)
-    line = (ctx.access.official(official) or {}).get("sessions_valid_after")
-    if line is not None and now <= line:
-        now = line.replace(microsecond=0) + timedelta(seconds=1)
+    """A fresh session for `official`: (token, claims)."""
     return ctx.signer.issue(official, now=now)
 
 

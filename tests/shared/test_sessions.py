@@ -67,3 +67,13 @@ def test_keys_travel_as_base64_and_pem():
                                         serialization.PublicFormat.SubjectPublicKeyInfo)
     assert sessions.public_key_text(sessions.public_key_from_text(pem.decode())) == \
         sessions.public_key_text(key)
+
+
+def test_the_sign_in_time_is_kept_to_the_millisecond():
+    """A revocation is kept to the millisecond: a sign-in a moment after it must not be
+    taken for a session it ended."""
+    key = sessions.generate_key()
+    moment = NOW.replace(microsecond=123_456)
+    token, claims = sessions.SessionSigner(key).issue("CB1", now=moment)
+    assert claims.auth_time == NOW.replace(microsecond=123_000)
+    assert sessions.verify(token, keys_of(key), now=NOW).auth_time == claims.auth_time
