@@ -110,12 +110,17 @@ class AccessStore:
                 self._coll(OFFICIALS).update_one({"_id": official}, {"$max": fields},
                                                  upsert=True)
 
-    def apply_keys(self, keys: list[dict]) -> None:
-        for key in keys:
-            with contextlib.suppress(DuplicateKeyError):
-                self._coll(KEYS).update_one(
-                    {"_id": key["kid"]}, {"$setOnInsert": {"public_key": key["public_key"]}},
-                    upsert=True)
+    def apply_keys(self, keys: list[dict], published_at: datetime | None = None) -> None:
+        """Trust exactly the keys of survey's newest announcement: a key rotated out is
+        dropped with the next one (an older announcement arriving late changes nothing)."""
+        published_at = published_at or datetime.now(UTC)
+        with contextlib.suppress(DuplicateKeyError):
+            self._coll(KEYS).update_one(
+                {"_id": "announced", "$or": [{"published_at": {"$lt": published_at}},
+                                             {"published_at": {"$exists": False}}]},
+                {"$set": {"keys": [{"kid": k["kid"], "public_key": k["public_key"]}
+                                   for k in keys], "published_at": published_at}},
+                upsert=True)
         self._keys = None
 
     # --- reading -----------------------------------------------------------------------
@@ -161,9 +166,10 @@ class AccessStore:
         if cached is not None and time.monotonic() - cached[0] < CACHE_SECONDS:
             return cached[1]
         keys = {}
-        for doc in self._coll(KEYS).find():
+        doc = self._coll(KEYS).find_one({"_id": "announced"}) or {}
+        for key in doc.get("keys") or []:
             with contextlib.suppress(ValueError):
-                keys[doc["_id"]] = sessions.public_key_from_text(doc["public_key"])
+                keys[key["kid"]] = sessions.public_key_from_text(key["public_key"])
         self._keys = (time.monotonic(), keys)
         return keys
 
@@ -230,7 +236,7 @@ def access_handler(store: AccessStore):
                                    sessions_too=data["sessions"], tokens_too=data["tokens"],
                                    session=data.get("session"), until=data.get("until"))
         elif event.type == auth.KEYS_PUBLISHED:
-            store.apply_keys(data["keys"])
+            store.apply_keys(data["keys"], data["published_at"])
 
     return apply
 

@@ -73,7 +73,7 @@ def announce_key(ctx) -> None:
     key, now = {"kid": ctx.signer.kid, "public_key": ctx.signer.public_text}, stored_now()
     access_store.publish_key(key["kid"], key["public_key"], now, _keys_event([key], now),
                              ctx.relay.notify)
-    ctx.access.apply_keys([key])
+    ctx.access.apply_keys([key], now)
     pinned = ctx.settings.session_public_keys
     if pinned and key["public_key"] not in pinned:
         logger.warning("SESSION_PUBLIC_KEYS does not list survey's own public key %s: the "
@@ -99,10 +99,11 @@ def sync_access(ctx) -> None:
             track(ctx.access, record["code"], record)
     for doc in access_store.live_tokens():
         ctx.access.apply_token(doc["_id"], doc["official"], doc["created_at"])
-    keys = [{"kid": d["_id"], "public_key": d["public_key"]}
-            for d in access_store.published_keys()]
-    if keys:
-        ctx.access.apply_keys(keys)
+    announced = access_store.published_keys()
+    if announced:  # the newest announcement is the set trusted (a replay sends it again)
+        latest = announced[-1]
+        ctx.access.apply_keys([{"kid": latest["_id"], "public_key": latest["public_key"]}],
+                              latest["published_at"])
     for doc in access_store.revocations_in_force(stored_now()):
         _apply_revocation(ctx.access, doc)
 

@@ -88,3 +88,20 @@ def test_pinned_keys_are_the_only_ones_trusted():
     store = AccessStore(lambda: db, pinned_keys=[sessions.public_key_text(pinned)])
     store.apply_keys([{"kid": "x", "public_key": sessions.public_key_text(announced)}])
     assert list(store.public_keys()) == [sessions.key_id(sessions.public_key_text(pinned))]
+
+
+def test_the_newest_key_announcement_is_the_whole_trusted_set():
+    """A key rotated out is dropped with the next announcement; an older announcement
+    arriving late (a redelivery, a replay) does not bring it back."""
+    db = mongomock.MongoClient(tz_aware=True)["rotation"]
+    store = AccessStore(lambda: db)
+    old, new = sessions.generate_key(), sessions.generate_key()
+
+    def announced(key):
+        text = sessions.public_key_text(key)
+        return [{"kid": sessions.key_id(text), "public_key": text}]
+
+    store.apply_keys(announced(old), T0)
+    store.apply_keys(announced(new), T0 + timedelta(days=1))
+    store.apply_keys(announced(old), T0)  # late
+    assert list(store.public_keys()) == [announced(new)[0]["kid"]]
