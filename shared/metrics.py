@@ -69,8 +69,19 @@ PERSONAL_EVENTS = frozenset({
 })
 
 
+# Outbox collections whose documents are one person's action: their backlog is summed
+# under one label (a backlog of one while the broker is away would date that action).
+PERSONAL_COLLECTIONS = frozenset({
+    "peer_reviews", "official_tokens", "signin_links", "revocations", "audit", "audit_outbox",
+})
+
+
 def event_label(event_type: str) -> str:
     return "personal" if event_type in PERSONAL_EVENTS else event_type
+
+
+def collection_label(collection: str) -> str:
+    return "personal" if collection in PERSONAL_COLLECTIONS else collection
 
 
 def process_total(name: str, **labels: str) -> float | None:

@@ -99,11 +99,15 @@ class OutboxRelay:
     def backlog(self) -> int:
         """Events stored but not yet confirmed."""
         total = 0
+        by_label: dict[str, int] = {}
         for get in self._collections:
             coll = get()
             n = coll.count_documents({PENDING_AT: {"$exists": True}})
-            metrics.OUTBOX_BACKLOG.labels(coll.name).set(n)
+            label = metrics.collection_label(coll.name)
+            by_label[label] = by_label.get(label, 0) + n
             total += n
+        for label, n in by_label.items():
+            metrics.OUTBOX_BACKLOG.labels(label).set(n)
         return total
 
     def flush(self, timeout: float = 10.0) -> int:

@@ -155,9 +155,24 @@ def test_personal_calls_leave_no_trace_in_the_metrics(app_client):
     assert "/api/v1/me" not in text
 
 
-def test_events_that_are_one_persons_action_are_counted_under_one_label():
-    from shared import metrics
+def test_events_that_are_one_persons_action_are_counted_under_one_label(app_client):
+    """A review's event counted under its own type would date the review (one more at
+    08:14); personal events and outboxes are summed under "personal"."""
+    from devkit.apps import ADMIN, seed_directory
 
-    assert metrics.event_label("peer_review.submitted") == "personal"
-    assert metrics.event_label("auth.link_requested") == "personal"
-    assert metrics.event_label("rating.submitted") == "rating.submitted"
+    seed_directory(app_client)
+    token = app_client.post("/api/v1/officials/CB1/tokens", headers=ADMIN).get_json()["token"]
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    from tests.conftest import wait_for
+
+    year = datetime.now(ZoneInfo("Asia/Ho_Chi_Minh")).year
+    r = app_client.put(f"/api/v1/peer-reviews/{year}/CB2", json={"scores": dict.fromkeys(
+        ("discipline", "conduct", "ethics", "dress", "participation"), 4)},
+        headers={"Authorization": f"Bearer {token}"})
+    assert r.status_code == 201
+    text = wait_for(lambda: (lambda t: t if 'type="personal"' in t else None)(
+        app_client.get("/metrics", headers=ADMIN).get_data(as_text=True)),
+        message="the review's event published")
+    assert "peer_review" not in text and "auth.token_issued" not in text
