@@ -15,9 +15,9 @@ ADMIN = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
 
 
 def make_settings(service: str, mongo_url: str, amqp_url: str = "memory://", **extra) -> Settings:
-    return Settings(service=service, mongodb_url=mongo_url, amqp_url=amqp_url,
-                    admin_token=ADMIN_TOKEN, public_base_url="http://kiosk.test",
-                    secret_key="test-secret", rate_limit_storage_url="memory://", **extra)
+    fields = {"admin_token": ADMIN_TOKEN, "public_base_url": "http://kiosk.test",
+              "secret_key": "test-secret", "rate_limit_storage_url": "memory://", **extra}
+    return Settings(service=service, mongodb_url=mongo_url, amqp_url=amqp_url, **fields)
 
 
 @dataclass
