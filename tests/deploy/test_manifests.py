@@ -78,24 +78,49 @@ def _openapi_paths(create_app, mongo_url):
     return [p for p in app.test_client().get("/api/v1/openapi.json").get_json()["paths"]]
 
 
+# served by every service (each checks the caller by itself); the proxy sends them to survey
+SHARED_PATHS = {"/api/v1/me", "/assets/<path:filename>"}
+PROBES = {"/healthz", "/readyz", "/metrics", "/static/<path:filename>"}
+
+
+def _page_paths(create_app, mongo_url) -> list[str]:
+    from devkit.apps import make_settings
+    from shared.memory_bus import MemoryBus
+
+    service = create_app.__module__.split(".")[1]
+    app = create_app(make_settings(service, mongo_url), bus=MemoryBus())
+    return sorted({r.rule for r in app.url_map.iter_rules()
+                   if not r.rule.startswith("/api/") and r.rule not in PROBES})
+
+
+def _routes():
+    nginx = (DEPLOY / "nginx" / "congso.conf").read_text()
+    routes = [(re.compile(m.group(1)), m.group(2)) for m in re.finditer(
+        r"location ~ (\^/\S+)\s+\{\s*proxy_pass http://(\w+);", nginx)]
+    routes += [(re.compile(re.escape(m.group(1)) + "$"), m.group(2)) for m in re.finditer(
+        r"location = (/\S*)\s+\{\s*proxy_pass http://(\w+);", nginx)]
+    routes += [(re.compile(re.escape(m.group(1))), m.group(2)) for m in re.finditer(
+        r"location (/\S+/)\s+\{\s*proxy_pass http://(\w+);", nginx)]
+    ingress = next(d for _, d in k8s_documents() if d["kind"] == "Ingress")
+    rules = [(re.compile("^" + p["path"]), p["backend"]["service"]["name"])
+             for p in ingress["spec"]["rules"][0]["http"]["paths"]]
+    return routes, rules
+
+
 @pytest.mark.parametrize("service", ["survey", "scoring", "notify"])
 def test_nginx_and_ingress_route_every_path_to_its_owner(service, mongo_url):
     import importlib
 
     create_app = importlib.import_module(f"services.{service}.app").create_app
-    paths = _openapi_paths(create_app, mongo_url)
-    nginx = (DEPLOY / "nginx" / "congso.conf").read_text()
-    routes = [(re.compile(m.group(1)), m.group(2)) for m in re.finditer(
-        r"location ~ (\^/api/v1/\S+) \{\s*proxy_pass http://(\w+);", nginx)]
-    ingress = next(d for _, d in k8s_documents() if d["kind"] == "Ingress")
-    rules = [(re.compile("^" + p["path"]), p["backend"]["service"]["name"])
-             for p in ingress["spec"]["rules"][0]["http"]["paths"]]
+    paths = _openapi_paths(create_app, mongo_url) + _page_paths(create_app, mongo_url)
+    routes, rules = _routes()
     for path in paths:
-        concrete = re.sub(r"\{[^}]+\}", "X", path)
-        owners = {owner for rx, owner in routes if rx.match(concrete)}
-        assert owners == {service}, (path, owners)
-        k8s_owners = {owner for rx, owner in rules if rx.match(concrete)}
-        assert k8s_owners == {f"congso-{service}"}, (path, k8s_owners)
+        owner = "survey" if path in SHARED_PATHS else service
+        concrete = re.sub(r"\{[^}]+\}|<[^>]+>", "X", path)
+        owners = {o for rx, o in routes if rx.match(concrete)}
+        assert owners == {owner}, (path, owners)
+        k8s_owners = {o for rx, o in rules if rx.match(concrete)}
+        assert k8s_owners == {f"congso-{owner}"}, (path, k8s_owners)
 
 
 TRUSTED_HEADERS = {"X-Forwarded-For": "$remote_addr", "X-Forwarded-Proto": "$scheme",
