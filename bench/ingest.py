@@ -104,7 +104,9 @@ def run(url: str, *, duration: int, connections: int, warmup: int = 2,
 
     fresh_topology(url)
     queue = topology.queue_for("scoring").name
-    directory = 2  # the unit's and the official's events, ahead of the ratings
+    # ahead of the ratings: the unit's and the official's events, and the session key
+    # survey announces as it starts
+    directory = 3
     survey = ServiceProcess("services.survey", service_env(url), free_port())
     try:
         survey.wait_ready()

@@ -178,10 +178,11 @@ def _revocation_event(record: dict) -> ev.Event:
 def access_events() -> Iterator[ev.Event]:
     """What another service needs to know to check callers as survey does: the public
     keys, the live tokens' digests and the revocations still in force (a replay)."""
-    published = access_store.published_keys()[-20:]
-    if published:
-        yield _keys_event([{"kid": d["_id"], "public_key": d["public_key"]} for d in published],
-                          published[-1]["published_at"])
+    published = access_store.published_keys()
+    if published:  # the newest announcement: the whole set to trust (older keys are retired)
+        latest = published[-1]
+        yield _keys_event([{"kid": latest["_id"], "public_key": latest["public_key"]}],
+                          latest["published_at"])
     for doc in access_store.live_tokens():
         yield _token_event(doc["official"], doc["_id"], doc["created_at"])
     for doc in access_store.revocations_in_force(stored_now()):

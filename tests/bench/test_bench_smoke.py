@@ -65,7 +65,8 @@ def test_notify_sends_every_reminder_and_alert(fresh_rabbit_url):
 def test_rebuild_replays_every_rating_and_counts_them(fresh_rabbit_url):
     figures = rebuild.run(fresh_rabbit_url, ratings=100, timeout=60)
 
-    assert figures.events == 100 + 5 + 50  # the ratings, the units, the officials
+    # the ratings, the units, the officials, survey's session key
+    assert figures.events == 100 + 5 + 50 + 1
     assert figures.unit_U0_count == 20
     assert 0 < figures.applied_s <= figures.scores_s
 
