@@ -18,6 +18,7 @@ ACCOUNT_NOTICE = "account.notice"
 AUDIT_RECORDED = "audit.recorded"
 
 NOTICES = ("token_issued", "tokens_revoked", "email_changed")
+PURPOSES = ("sign_in", "review.invitation", "review.reminder")
 DIGEST = validate.Regexp(r"^[0-9a-f]{64}$", error="must be a SHA-256 hex digest")
 
 
@@ -65,6 +66,10 @@ class LinkRequested(Lenient):
     login_url = fields.Url(required=True, require_tld=False,
                            metadata={"description": "the link is this URL + its secret"})
     next = fields.String(load_default="/", validate=validate.Length(1, 300))
+    # why the link is sent: asked for on /login, or with a review cycle's invitation or
+    # reminder (then `context` has {year, assigned, done, pending, closes_at, extra})
+    purpose = fields.String(load_default="sign_in", validate=validate.OneOf(PURPOSES))
+    context = fields.Dict(load_default=dict)
 
 
 class AccountNotice(Lenient):

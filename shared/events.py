@@ -16,7 +16,7 @@ from typing import Any
 
 from marshmallow import Schema, ValidationError, fields, post_load, validate
 
-from shared import auth_events
+from shared import auth_events, review_events
 from shared.schemas import (
     CRITERIA,
     FACTORS,
@@ -77,6 +77,9 @@ class PeerReviewSubmitted(Lenient):
     # A keyed pseudonym of the reviewer: enough to replace an edited review, never a name.
     reviewer = fields.String(required=True, validate=validate.Length(16, 128))
     scores = score_map(CRITERIA, required=True)
+    # shown to the reviewee with the year's results, without a name, date or order
+    comment = fields.String(load_default=None, allow_none=True,
+                            validate=validate.Length(max=1000))
     revision = StrictInteger(required=True, validate=validate.Range(min=1))
     submitted_at = fields.AwareDateTime(required=True)
 
@@ -112,6 +115,7 @@ DATA_SCHEMAS: dict[str, Schema] = {
     OFFICIAL_UPSERTED: OfficialUpserted(),
     SCORE_UPDATED: ScoreUpdated(),
     **auth_events.SCHEMAS,
+    **review_events.SCHEMAS,
 }
 EVENT_TYPES = tuple(DATA_SCHEMAS)
 

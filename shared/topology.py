@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from shared import auth_events as auth
 from shared import events as ev
+from shared import review_events as review
 
 EXCHANGE = "congso.events"
 EXCHANGE_TYPE = "topic"
@@ -45,15 +46,16 @@ def replay_key(consumer: str, event_type: str) -> str:
 QUEUES: dict[str, QueueSpec] = {
     "scoring": QueueSpec(
         "congso.scoring",
-        (ev.RATING_SUBMITTED, ev.PEER_REVIEW_SUBMITTED, *ACCESS_EVENTS, "replay.scoring.#"),
+        (ev.RATING_SUBMITTED, ev.PEER_REVIEW_SUBMITTED, *ACCESS_EVENTS, review.WINDOW_SET,
+         "replay.scoring.#"),
     ),
     "notify": QueueSpec(
         "congso.notify",
         (ev.RATING_SUBMITTED, ev.SCORE_UPDATED, *ACCESS_EVENTS, auth.LINK_REQUESTED,
-         auth.ACCOUNT_NOTICE, "replay.notify.#"),
+         auth.ACCOUNT_NOTICE, review.WINDOW_SET, "replay.notify.#"),
     ),
     # survey keeps the audit log: the other services' audited actions reach it here
-    "survey": QueueSpec("congso.survey", (auth.AUDIT_RECORDED,)),
+    "survey": QueueSpec("congso.survey", (auth.AUDIT_RECORDED, review.CYCLE_DUE)),
 }
 
 

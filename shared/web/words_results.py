@@ -1,0 +1,3 @@
+"""Words of the results pages (merged into `messages.TEXT`)."""
+
+WORDS: dict[str, dict[str, str]] = {"vi": {}, "en": {}}
