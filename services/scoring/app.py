@@ -9,6 +9,7 @@ from flask import Flask
 from services.scoring import documents
 from services.scoring.documents import database
 from services.scoring.handlers import make_dispatcher
+from services.scoring.pages import install_pages
 from services.scoring.scores import Refresher, hold_check
 from services.scoring.store import MongoScoringStore
 from services.scoring.views import BLUEPRINTS
@@ -43,7 +44,7 @@ def install(app: Flask, api, settings: Settings, bus) -> ScoringContext:
     # audit records have a relay of their own: a hold must never keep one back
     audit_relay = OutboxRelay([lambda: database()[audit.OUTBOX]], publisher,
                               name="scoring-audit-outbox")
-    refresher = Refresher(store, relay)
+    refresher = Refresher(store, relay, tz=settings.tz)
 
     def create_indexes() -> None:
         documents.ensure_indexes()
@@ -70,6 +71,7 @@ def install(app: Flask, api, settings: Settings, bus) -> ScoringContext:
     for blp in BLUEPRINTS:
         api.register_blueprint(blp)
     me.register(app, api)
+    install_pages(app)
     return ctx
 
 

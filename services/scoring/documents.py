@@ -73,7 +73,8 @@ class CitizenMonth(Document):
 
 class PeerYear(Document):
     """Reviews of one official in one year ("CODE:YYYY"): `v` maps review id to
-    {"rev": revision, "s": [the five criteria]}; a higher revision replaces a lower one."""
+    {"rev": revision, "s": [the five criteria], "c": the comment, if any}; a higher
+    revision replaces a lower one, comment included."""
 
     id = StringField(primary_key=True)
     reviewee = StringField(required=True)
@@ -82,7 +83,21 @@ class PeerYear(Document):
     changes = IntField()
     dirty_since = DateTimeField()
     meta = {"db_alias": ALIAS, "collection": "peer_years",
-            "indexes": ["reviewee", {"fields": ["dirty_since"], "sparse": True}]}
+            "indexes": ["reviewee", "year", {"fields": ["dirty_since"], "sparse": True}]}
+
+
+class ReviewYear(Document):
+    """A year of peer reviews ("YYYY"): its review window as survey last set it (`version`;
+    none: the year closes at its end), and `shown`, whether its peer results were published
+    when its buckets were last marked for that. When the time makes it differ (the close,
+    a window re-opened), the refresher marks the year's buckets again."""
+
+    id = StringField(primary_key=True)
+    opens_at = DateTimeField()
+    closes_at = DateTimeField()
+    version = IntField()
+    shown = BooleanField()
+    meta = {"db_alias": ALIAS, "collection": "review_years"}
 
 
 class Score(Document):
@@ -113,7 +128,8 @@ class ConfigRecord(Document):
     meta = {"db_alias": ALIAS, "collection": "config"}
 
 
-DOCUMENTS = (UnitRecord, OfficialRecord, CitizenMonth, PeerYear, Score, ConfigRecord)
+DOCUMENTS = (UnitRecord, OfficialRecord, CitizenMonth, PeerYear, ReviewYear, Score,
+             ConfigRecord)
 
 
 def ensure_indexes() -> None:

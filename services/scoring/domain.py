@@ -6,12 +6,17 @@ decimals, half away from zero, so the same inputs always give the same printed f
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass
+from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal
 from fractions import Fraction
+from zoneinfo import ZoneInfo
 
 from shared.events import CRITERIA, FACTORS
+from shared.periods import Period
 from shared.web import messages
 
 BANDS = ((90, "xuat_sac"), (70, "tot"), (50, "hoan_thanh"))
@@ -85,16 +90,36 @@ def citizen_part(ratings: Iterable[CitizenInput], cfg: ScoringConfig) -> dict:
     }
 
 
-def peer_part(reviews: Iterable[Mapping[str, int]], cfg: ScoringConfig) -> dict:
-    """Reviewer count; criteria means and index only from `min_peer_reviewers` reviewers on."""
+def peer_results_at(year: int | str, closes_at: datetime | None, tz: ZoneInfo) -> datetime:
+    """When a year's peer results are published: as its review window closes, or, for a
+    year without a window, at the year's end (local time in `tz`)."""
+    if closes_at is not None:
+        return closes_at
+    return Period(int(year)).bounds(tz)[1]
+
+
+def peer_part(reviews: Iterable[Mapping[str, int]], cfg: ScoringConfig,
+              shown: bool = True) -> dict:
+    """Reviewer count; criteria means and index only once the year's results are `shown`
+    (its window closed) and from `min_peer_reviewers` reviewers on. Until the close the
+    count alone moves, so no single review (nor an edit) can be read off a change."""
     reviews = list(reviews)
     count = len(reviews)
-    if count < cfg.min_peer_reviewers or count == 0:
+    if not shown or count < cfg.min_peer_reviewers or count == 0:
         return {"count": count, "criteria": None, "index": None}
     criteria = {key: _mean([r[key] for r in reviews]) for key in CRITERIA}
     all_scores = [r[key] for r in reviews for key in CRITERIA]
     index = 100 * (_mean(all_scores) - 1) / 4
     return {"count": count, "criteria": criteria, "index": index}
+
+
+def comment_order(comments: Iterable[str], key: str) -> list[str]:
+    """The comments in an order of their own: by a hash of each keyed with `key` (the
+    reviewee and year), so it follows neither who wrote them nor when, and is the same
+    at every visit."""
+    def rank(comment: str) -> str:
+        return hmac.new(key.encode(), comment.encode(), hashlib.sha256).hexdigest()
+    return sorted(comments, key=lambda c: (rank(c), c))
 
 
 def conduct_index(citizen_index, peer_index, cfg: ScoringConfig) -> Fraction | None:
@@ -122,11 +147,13 @@ def band(index) -> str | None:
 
 
 def official_score(
-    ratings: Iterable[CitizenInput], reviews: Iterable[Mapping[str, int]], cfg: ScoringConfig
+    ratings: Iterable[CitizenInput], reviews: Iterable[Mapping[str, int]], cfg: ScoringConfig,
+    peer_shown: bool = True,
 ) -> dict:
-    """The full, unrounded score of one official for one period."""
+    """The full, unrounded score of one official for one period (the peer part as
+    `peer_part` gives it: with `peer_shown` False, the conduct index is the citizens')."""
     citizen = citizen_part(ratings, cfg)
-    peer = peer_part(reviews, cfg)
+    peer = peer_part(reviews, cfg, peer_shown)
     conduct = conduct_index(citizen["index"], peer["index"], cfg)
     the_band = band(conduct)
     return {

@@ -11,6 +11,7 @@ from collections.abc import Callable
 from zoneinfo import ZoneInfo
 
 from shared import events as ev
+from shared import review_events
 from shared.events import Event
 from shared.messages import make_dispatcher as shared_dispatcher
 from shared.periods import local_day
@@ -28,11 +29,22 @@ def apply_rating(event: Event, *, store, tz: ZoneInfo, refresher) -> None:
 
 
 def apply_review(event: Event, *, store, tz: ZoneInfo, refresher) -> None:
-    """Count a peer review; an edit (higher revision) replaces the earlier one."""
+    """Count a peer review with its comment; an edit (higher revision) replaces both."""
     data = event.loaded_data()
     store.add_review(data["id"], reviewee=data["reviewee"], year=data["period"],
-                     revision=data["revision"], scores=data["scores"])
+                     revision=data["revision"], scores=data["scores"],
+                     comment=data.get("comment"))
     refresher.hint(f"{data['reviewee']}:{data['period']}")
+
+
+def apply_window_set(event: Event, *, store, tz: ZoneInfo, refresher) -> None:
+    """Keep a year's review window at its newest version: it decides when the year's peer
+    results are published (reads follow at once; the refresher's next scan publishes
+    the scores a close, or a window re-opened, changes)."""
+    data = event.loaded_data()
+    if store.save_window(data["year"], opens_at=data["opens_at"], closes_at=data["closes_at"],
+                         version=data["version"]):
+        refresher.scan_soon()
 
 
 def apply_unit_upserted(event: Event, *, store, tz: ZoneInfo, refresher) -> None:
@@ -57,6 +69,7 @@ def apply_official_upserted(event: Event, *, store, tz: ZoneInfo, refresher) -> 
 HANDLERS: dict[str, Callable[..., None]] = {
     ev.RATING_SUBMITTED: apply_rating,
     ev.PEER_REVIEW_SUBMITTED: apply_review,
+    review_events.WINDOW_SET: apply_window_set,
     ev.UNIT_UPSERTED: apply_unit_upserted,
     ev.OFFICIAL_UPSERTED: apply_official_upserted,
 }

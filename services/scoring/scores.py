@@ -18,7 +18,9 @@ import logging
 import threading
 import time
 from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
+from services.scoring.disclosure import mark_disclosure_changes, peer_shown
 from services.scoring.domain import (
     BAND_LABELS,
     ScoringConfig,
@@ -43,38 +45,41 @@ BATCH = 500  # buckets per pass (of each kind)
 
 
 def official_results(store: MongoScoringStore, codes: list[str], period: str,
-                     cfg: ScoringConfig) -> dict[str, dict]:
-    """Unrounded scores of several officials for one period."""
+                     cfg: ScoringConfig, tz: ZoneInfo) -> dict[str, dict]:
+    """Unrounded scores of several officials for one period (the peer results of its
+    year only once they are published: `disclosure`)."""
     p = parse_period(period)
     citizen = store.citizen_inputs("o", codes, months_of(p))
-    peers = store.reviews(codes, str(p.year))
-    return {c: official_score(citizen[c], peers[c], cfg) for c in codes}
+    year = str(p.year)
+    peers = store.reviews(codes, year)
+    shown = peer_shown(store, year, tz)
+    return {c: official_score(citizen[c], peers[c], cfg, shown) for c in codes}
 
 
 def official_view(store: MongoScoringStore, code: str, period: str, cfg: ScoringConfig,
-                  record: dict | None = None) -> dict:
+                  tz: ZoneInfo, record: dict | None = None) -> dict:
     """An official's score as the API serves it."""
     record = record if record is not None else (store.official(code) or {})
-    result = official_results(store, [code], period, cfg)[code]
+    result = official_results(store, [code], period, cfg, tz)[code]
     return {"official": code, "full_name": record.get("full_name"), "unit": record.get("unit"),
             "period": period, **rounded(result), "reference": REFERENCE}
 
 
-def read_official(store: MongoScoringStore, code: str, period: str) -> dict:
+def read_official(store: MongoScoringStore, code: str, period: str, tz: ZoneInfo) -> dict:
     """An official's score for `period` with the parameters in force; unknown: NotFound."""
     record = store.official(code)
     if record is None and not store.has_contributions(code):
         raise NotFound(f"No official {code!r} is known to scoring.", slug="unknown-official")
     cfg, _ = store.config()
-    return official_view(store, code, period, cfg, record or {})
+    return official_view(store, code, period, cfg, tz, record or {})
 
 
-def read_unit(store: MongoScoringStore, code: str, period: str) -> dict:
+def read_unit(store: MongoScoringStore, code: str, period: str, tz: ZoneInfo) -> dict:
     """A unit's view for `period` with the parameters in force; unknown: NotFound."""
     if not store.unit_known(code):
         raise NotFound(f"No unit {code!r} is known to scoring.", slug="unknown-unit")
     cfg, _ = store.config()
-    return unit_view(store, code, period, cfg)
+    return unit_view(store, code, period, cfg, tz)
 
 
 def unit_citizen(store: MongoScoringStore, code: str, period: str, cfg: ScoringConfig
@@ -87,11 +92,12 @@ def unit_citizen(store: MongoScoringStore, code: str, period: str, cfg: ScoringC
     return own, rolled
 
 
-def unit_view(store: MongoScoringStore, code: str, period: str, cfg: ScoringConfig) -> dict:
+def unit_view(store: MongoScoringStore, code: str, period: str, cfg: ScoringConfig,
+              tz: ZoneInfo) -> dict:
     """A unit's citizen results, its officials ranked, its band distribution."""
     own, rolled = unit_citizen(store, code, period, cfg)
     people = [o for o in store.officials_of(code) if o.get("active", True)]
-    results = official_results(store, [o["_id"] for o in people], period, cfg)
+    results = official_results(store, [o["_id"] for o in people], period, cfg, tz)
     officials = rank([{
         "official": o["_id"], "full_name": o.get("full_name"), "position": o.get("position"),
         **rounded(results[o["_id"]]),
@@ -149,13 +155,15 @@ class Refresher:
     Runs on a `BackgroundLoop`: a pass over the buckets the consumer hinted (at once when
     idle, then at most every `interval` seconds, so a burst of ratings of one official
     costs one recompute), and a scan of every marked bucket every `scan_interval` seconds
-    (marks left by a crash or by another process: a configuration saved elsewhere).
+    (marks left by a crash or by another process: a configuration saved elsewhere; the
+    buckets of a year whose peer results were just published or withdrawn).
     """
 
-    def __init__(self, store: MongoScoringStore, relay, *, interval: float = 0.5,
-                 scan_interval: float = 2.0, batch: int = BATCH):
+    def __init__(self, store: MongoScoringStore, relay, *, tz: ZoneInfo,
+                 interval: float = 0.5, scan_interval: float = 2.0, batch: int = BATCH):
         self._store = store
         self._relay = relay
+        self._tz = tz
         self._interval = interval
         self._scan_interval = scan_interval
         self._batch = batch
@@ -209,6 +217,7 @@ class Refresher:
         with self._pass_lock:
             if full_scan:
                 self._store.mark_for_config()
+                mark_disclosure_changes(self._store, self._tz, datetime.now(UTC))
             with self._lock:
                 hinted, self._hints = list(self._hints), set()
             if not full_scan and not hinted:
@@ -248,7 +257,7 @@ class Refresher:
         units_of = {code: (self._store.official(code) or {}).get("unit")
                     for code, _ in officials}
         for period, codes in sorted(by_period.items()):
-            results = official_results(self._store, codes, period, cfg)
+            results = official_results(self._store, codes, period, cfg, self._tz)
             for code in codes:
                 changed += self._save(f"o:{code}|{period}", rounded(results[code]),
                                       official=code, unit=units_of[code], period=period)

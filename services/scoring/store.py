@@ -13,35 +13,16 @@ process or another one.
 
 from __future__ import annotations
 
-import hashlib
-import re
 from datetime import UTC, datetime
 
-from pymongo.errors import DuplicateKeyError
-
+from services.scoring.buckets import BUCKET_FIELDS, CHANGES, DIRTY_SINCE, changed, field_key
 from services.scoring.directory_store import DirectoryRecords
 from services.scoring.documents import CitizenMonth, ConfigRecord, PeerYear, Score, UnitRecord
 from services.scoring.domain import CitizenInput, ScoringConfig
-from shared.events import CRITERIA, FACTORS
+from services.scoring.review_store import ReviewRecords
+from shared.events import FACTORS
 from shared.outbox import outbox_fields
 from shared.periods import days_of
-
-_SAFE_KEY = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
-CHANGES = "changes"
-DIRTY_SINCE = "dirty_since"
-BUCKET_FIELDS = {"kind": 1, "subject": 1, "month": 1, "reviewee": 1, "year": 1, CHANGES: 1}
-
-
-def changed(now: datetime) -> dict:
-    """The update operators that mark a bucket changed at `now`."""
-    return {"$inc": {CHANGES: 1}, "$min": {DIRTY_SINCE: now}}
-
-
-def field_key(contribution_id: str) -> str:
-    """A contribution id usable as a field name (no '.', no leading '$')."""
-    if _SAFE_KEY.match(contribution_id):
-        return contribution_id
-    return "h" + hashlib.sha256(contribution_id.encode()).hexdigest()[:40]
 
 
 def month_id(kind: str, subject: str, month: str) -> str:
@@ -52,7 +33,7 @@ def _buckets():
     return (CitizenMonth._get_collection(), PeerYear._get_collection())
 
 
-class MongoScoringStore(DirectoryRecords):
+class MongoScoringStore(DirectoryRecords, ReviewRecords):
     """Scoring's storage."""
 
     # --- contributions ----------------------------------------------------------------
@@ -82,23 +63,6 @@ class MongoScoringStore(DirectoryRecords):
             )
         return written
 
-    def add_review(self, review_id: str, *, reviewee: str, year: str, revision: int,
-                   scores: dict) -> bool:
-        """Record a review unless the same or a newer revision is stored; True if applied."""
-        key = field_key(review_id)
-        try:
-            result = PeerYear._get_collection().update_one(
-                {"_id": f"{reviewee}:{year}",
-                 "$or": [{f"v.{key}": {"$exists": False}}, {f"v.{key}.rev": {"$lt": revision}}]},
-                {"$set": {f"v.{key}": {"rev": revision, "s": [scores[c] for c in CRITERIA]}},
-                 **changed(datetime.now(UTC)),
-                 "$setOnInsert": {"reviewee": reviewee, "year": year}},
-                upsert=True,
-            )
-        except DuplicateKeyError:
-            return False  # this revision or a newer one is already there
-        return bool(result.modified_count or result.upserted_id)
-
     def citizen_inputs(self, kind: str, subjects: list[str], months: list[str]
                        ) -> dict[str, list[CitizenInput]]:
         """Ratings per subject over some months."""
@@ -114,15 +78,6 @@ class MongoScoringStore(DirectoryRecords):
             for row in (doc.get("r") or {}).values():
                 factors = {k: v for k, v in zip(FACTORS, row[1:], strict=False) if v is not None}
                 inputs.append(CitizenInput(row[0], factors))
-        return out
-
-    def reviews(self, reviewees: list[str], year: str) -> dict[str, list[dict]]:
-        """Each reviewee's reviews of a year, as {criterion: score}."""
-        out: dict[str, list[dict]] = {r: [] for r in reviewees}
-        ids = [f"{r}:{year}" for r in reviewees]
-        for doc in PeerYear._get_collection().find({"_id": {"$in": ids}}):
-            out[doc["reviewee"]] = [dict(zip(CRITERIA, e["s"], strict=True))
-                                    for e in (doc.get("v") or {}).values()]
         return out
 
     def has_contributions(self, official: str) -> bool:

@@ -77,7 +77,8 @@ def get_official_score(query: dict, code: str):
     scope of the official's unit, or the official."""
     if not g.principal.is_admin and g.principal.official != code:
         require_official(g.principal, code, _official_unit(code))
-    return read_official(scoring_context().store, code, _period(query))
+    ctx = scoring_context()
+    return read_official(ctx.store, code, _period(query), ctx.settings.tz)
 
 
 @scores.get("/scores/units/<code:code>")
@@ -91,7 +92,8 @@ def get_unit_score(query: dict, code: str):
     """A unit's citizen results (rolled up over its units), its officials ranked: for an
     administrator or a manager of the unit or of a unit above it."""
     require_unit(g.principal, code)
-    return read_unit(scoring_context().store, code, _period(query))
+    ctx = scoring_context()
+    return read_unit(ctx.store, code, _period(query), ctx.settings.tz)
 
 
 REPORTS = {"csv": ("text/csv", reports.to_csv), "xlsx": (XLSX, reports.to_xlsx)}
@@ -99,7 +101,8 @@ REPORTS = {"csv": ("text/csv", reports.to_csv), "xlsx": (XLSX, reports.to_xlsx)}
 
 def _report(query: dict, code: str, kind: str) -> Response:
     require_unit(g.principal, code)
-    view = read_unit(scoring_context().store, code, _period(query))
+    ctx = scoring_context()
+    view = read_unit(ctx.store, code, _period(query), ctx.settings.tz)
     mimetype, render = REPORTS[kind]
     body = render(view)
     _audit("report_exported", f"units/{code}", unit=code, period=view["period"], format=kind)

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from devkit.apps import ADMIN
 from devkit.auth import signed_in
-from shared import auth_events, topology
+from shared import auth_events, review_events, topology
 from shared import events as ev
 from shared.auth import token_digest
 from shared.messages import OutgoingMessage
@@ -25,12 +25,34 @@ def rating(official="CB1", overall=5, when=WHEN, rid=None, factors=None, unit="U
 
 
 def review(reviewee="CB1", reviewer="p" * 20, revision=1, scores=None, period="2026",
-           unit="U1", rid=None):
+           unit="U1", rid=None, comment=None):
     rid = rid or f"rv-{reviewer}-{reviewee}"
     return ev.make_event(ev.PEER_REVIEW_SUBMITTED, {
         "id": rid, "period": period, "unit": unit, "reviewee": reviewee,
         "reviewer": reviewer, "scores": scores or CRITERIA5, "revision": revision,
-        "submitted_at": WHEN}, source="/test", id=f"review-{rid}-{revision}")
+        "comment": comment, "submitted_at": WHEN}, source="/test",
+        id=f"review-{rid}-{revision}")
+
+
+def window(year="2026", *, opens_at, closes_at, version=1):
+    """Survey's `review_window.set` for a year."""
+    return ev.make_event(review_events.WINDOW_SET, {
+        "year": year, "opens_at": opens_at, "closes_at": closes_at, "remind_before": [],
+        "version": version}, source="/test")
+
+
+def closed_window(year="2026", version=1):
+    """A window of `year` that closed an hour ago: its peer results are published."""
+    now = datetime.now(UTC)
+    return window(year, opens_at=now - timedelta(days=30), closes_at=now - timedelta(hours=1),
+                  version=version)
+
+
+def open_window(year="2026", version=1):
+    """A window of `year` open until a month from now: only `peer.count` is given."""
+    now = datetime.now(UTC)
+    return window(year, opens_at=now - timedelta(days=1), closes_at=now + timedelta(days=30),
+                  version=version)
 
 
 def official(code="CB1", unit="U1", version=1, name=None, active=True, position=None,

@@ -16,7 +16,7 @@ from services.scoring.handlers import make_dispatcher
 from services.scoring.scores import official_view
 from services.scoring.store import MongoScoringStore
 from shared import db
-from tests.scoring.helpers import WHEN, rating, review
+from tests.scoring.helpers import WHEN, closed_window, rating, review
 
 TZ = ZoneInfo("Asia/Ho_Chi_Minh")
 OFFICIALS = ["A", "B", "C"]
@@ -43,6 +43,10 @@ def store(mongo_url):
 def reset():
     for doc in documents.DOCUMENTS:
         doc._get_collection().delete_many({})
+    # 2026's review window has closed: its peer results are published (the oracle's view)
+    closed = closed_window().loaded_data()
+    MongoScoringStore().save_window("2026", opens_at=closed["opens_at"],
+                                    closes_at=closed["closes_at"], version=1)
 
 
 ratings_st = st.lists(st.tuples(st.sampled_from(OFFICIALS), st.integers(1, 5),
@@ -109,7 +113,7 @@ def test_duplicates_and_reorderings_give_the_clean_scores(store, ratings, review
         dispatch(e)
     want = expected(ratings, reviews, cfg)
     for (o, p), score in want.items():
-        got = official_view(store, o, p, cfg, {})
+        got = official_view(store, o, p, cfg, TZ, {})
         assert {k: got[k] for k in score} == score, (o, p)
 
 
@@ -149,9 +153,9 @@ def test_a_crash_at_any_write_then_redelivery_leaves_the_score_exact(store, even
     # the clean result, for comparison
     reset()
     dispatch(event_factory())
-    clean = {p: official_view(store, "A", p, cfg, {}) for p in PERIODS}
+    clean = {p: official_view(store, "A", p, cfg, TZ, {}) for p in PERIODS}
+    reset()
     with CrashOnce(10_000) as counter:
-        reset()
         dispatch(event_factory())
     writes = counter.calls
     assert writes >= 1
@@ -164,7 +168,7 @@ def test_a_crash_at_any_write_then_redelivery_leaves_the_score_exact(store, even
             dispatch(event_factory())  # the broker redelivers: the message was not acked
         dispatch(event_factory())  # and once more, as a duplicate
         for p in PERIODS:
-            assert official_view(store, "A", p, cfg, {}) == clean[p], (n, p)
+            assert official_view(store, "A", p, cfg, TZ, {}) == clean[p], (n, p)
 
 
 def test_a_crash_inside_the_refresher_loses_no_update(store):
@@ -178,7 +182,7 @@ def test_a_crash_inside_the_refresher_loses_no_update(store):
             self.notified.append(key)
 
     relay = Relay()
-    refresher = Refresher(store, relay)
+    refresher = Refresher(store, relay, tz=TZ)
     dispatch = make_dispatcher(store=store, tz=TZ, refresher=refresher)
     dispatch(rating("A", 5))
     with CrashOnce(2), pytest.raises(RuntimeError):

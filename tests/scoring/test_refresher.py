@@ -57,7 +57,7 @@ def test_a_recompute_cut_short_by_a_crash_is_finished_by_the_next_refresher(scor
     running.stop()  # from here on, passes run in this test, one at a time
     store = scoring.app.extensions["scoring"].store
     relay = scoring.runtime.get("scoring.relay")
-    dying = Refresher(DiesAfterSaves(store, 2), relay)
+    dying = Refresher(DiesAfterSaves(store, 2), relay, tz=scoring.settings.tz)
     dying.run_once(full_scan=True)  # up to date: nothing to do
 
     assert scoring.client.put("/api/v1/scoring/config", headers=ADMIN,
@@ -65,7 +65,7 @@ def test_a_recompute_cut_short_by_a_crash_is_finished_by_the_next_refresher(scor
     with pytest.raises(Killed):
         dying.run_once(full_scan=True)
 
-    restarted = Refresher(store, relay)  # a new process: nothing in memory
+    restarted = Refresher(store, relay, tz=scoring.settings.tz)  # a new process: nothing in memory
     restarted.run_once(full_scan=True)
     scores = published(scoring)
     for o in OFFICIALS:
@@ -97,7 +97,8 @@ def test_a_configuration_saved_by_a_process_that_died_before_marking_is_applied(
         with pytest.raises(Killed):
             store.save_config(ScoringConfig(**{**CONFIG, "prior_weight": 0}))
     assert store.dirty_count() == 0
-    Refresher(store, scoring.runtime.get("scoring.relay")).run_once(full_scan=True)
+    Refresher(store, scoring.runtime.get("scoring.relay"),
+              tz=scoring.settings.tz).run_once(full_scan=True)
     assert published(scoring)[("official", "A", "2026")]["citizen"]["index"] == 100.0
 
 

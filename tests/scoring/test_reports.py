@@ -10,13 +10,13 @@ import pytest
 from openpyxl import load_workbook
 
 from devkit.apps import ADMIN
-from tests.scoring.helpers import deliver, official, rating, review, unit
+from tests.scoring.helpers import closed_window, deliver, official, rating, review, unit
 
 
 @pytest.fixture
 def data(scoring):
     deliver(scoring, unit("U1", name="UBND phường Một"), official("A", name="Nguyễn Văn A"),
-            official("B", name="Trần Thị B"))
+            official("B", name="Trần Thị B"), closed_window())
     deliver(scoring, *[rating("A", 5, factors={"access": 4}) for _ in range(10)],
             rating("B", 2, factors={"access": 2, "result": 3}),
             *[review("A", reviewer=r * 20) for r in "xyz"])

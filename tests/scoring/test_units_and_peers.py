@@ -3,7 +3,15 @@
 from __future__ import annotations
 
 from devkit.apps import ADMIN
-from tests.scoring.helpers import CRITERIA5, deliver, official, rating, review, unit
+from tests.scoring.helpers import (
+    CRITERIA5,
+    closed_window,
+    deliver,
+    official,
+    rating,
+    review,
+    unit,
+)
 
 
 def get(scoring, path):
@@ -13,7 +21,8 @@ def get(scoring, path):
 
 
 def test_peer_results_appear_from_the_third_reviewer_on(scoring):
-    deliver(scoring, official(), review(reviewer="a" * 20), review(reviewer="b" * 20))
+    deliver(scoring, official(), closed_window(), review(reviewer="a" * 20),
+            review(reviewer="b" * 20))
     peer = get(scoring, "/api/v1/scores/officials/CB1?period=2026")["peer"]
     assert peer == {"count": 2, "criteria": None, "index": None}
     deliver(scoring, review(reviewer="c" * 20, scores={**CRITERIA5, "dress": 2}))
@@ -30,7 +39,7 @@ def test_an_edit_replaces_the_review_even_when_it_arrives_first(scoring):
     first = review(reviewer="a" * 20, revision=1, scores={**CRITERIA5, "ethics": 1})
     edit = review(reviewer="a" * 20, revision=2, scores=CRITERIA5)
     others = [review(reviewer=r * 20) for r in "bc"]
-    deliver(scoring, official(), edit, *others, first, first)
+    deliver(scoring, official(), closed_window(), edit, *others, first, first)
     peer = get(scoring, "/api/v1/scores/officials/CB1?period=2026")["peer"]
     assert peer["count"] == 3 and peer["index"] == 100.0
 
