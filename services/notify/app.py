@@ -35,7 +35,8 @@ class NotifyContext:
     sender: Sender
     scheduler: Scheduler
     access: AccessStore
-    relay: OutboxRelay  # publishes notify's audit records to survey's audit log
+    # publishes notify's audit records to survey's audit log, and the review cycle's times
+    relay: OutboxRelay
 
 
 def install(app: Flask, api, settings: Settings, bus) -> NotifyContext:
@@ -57,10 +58,12 @@ def install(app: Flask, api, settings: Settings, bus) -> NotifyContext:
                     link_key=signin.link_key(settings.signin_link_key, settings.admin_token),
                     print_links=settings.demo and settings.smtp_url is None)
     publisher = bus.publisher()
-    relay = OutboxRelay([lambda: get_db(documents.ALIAS)[audit.OUTBOX]], publisher,
+    # the audit records for survey's log, and the review cycle's times for survey
+    relay = OutboxRelay([lambda: get_db(documents.ALIAS)[audit.OUTBOX],
+                         documents.CycleDue._get_collection], publisher,
                         name="notify-outbox")
     scheduler = Scheduler(get_db(documents.ALIAS).client, database.name, store=store,
-                          deps={"sender": sender, "tz": settings.tz})
+                          deps={"sender": sender, "tz": settings.tz, "relay": relay})
     consumer = bus.consumer(topology.queue_for("notify"),
                             make_dispatcher(before=access_handler(access), store=store,
                                             sender=sender, scheduler=scheduler,

@@ -1,4 +1,5 @@
-"""Notify's own database: contacts (from directory events), deadlines, and every send."""
+"""Notify's own database: contacts (from directory events), deadlines, review windows and
+the times of their cycle, and every send."""
 
 from __future__ import annotations
 
@@ -12,6 +13,8 @@ from mongoengine import (
     ListField,
     StringField,
 )
+
+from shared.outbox import ensure_outbox_index
 
 ALIAS = "notify"
 
@@ -125,6 +128,35 @@ class RatingAlertWindow(Document):
     meta = {"db_alias": ALIAS, "collection": "rating_alerts"}
 
 
+class ReviewWindow(Document):
+    """A year's peer-review window, at the newest version survey announced, with the
+    times that version planned when it arrived (review_domain.Plan)."""
+
+    id = StringField(primary_key=True)  # the year, "2026"
+    opens_at = DateTimeField(required=True)
+    closes_at = DateTimeField(required=True)
+    remind_before = ListField(StringField())
+    version = IntField(required=True)
+    received_at = DateTimeField(required=True)
+    plan = DictField()
+    meta = {"db_alias": ALIAS, "collection": "review_windows", "indexes": ["closes_at"]}
+
+
+class CycleDue(Document):
+    """One time of a window version that came: its `review.cycle_due`, claimed once
+    under its `_id` (review_domain.claim_key) and published by the outbox relay."""
+
+    id = StringField(primary_key=True)
+    year = StringField(required=True)
+    kind = StringField(required=True)  # "invitation" or "reminder"
+    offset = StringField()
+    window_version = IntField(required=True)
+    due_at = DateTimeField(required=True)
+    claimed_at = DateTimeField(required=True)
+    meta = {"db_alias": ALIAS, "collection": "review_cycle_due",
+            "indexes": [("year", "kind")]}
+
+
 class Lease(Document):
     id = StringField(primary_key=True)
     holder = StringField(required=True)
@@ -133,9 +165,10 @@ class Lease(Document):
 
 
 DOCUMENTS = (UnitContact, OfficialContact, Deadline, Submission, Notification, AlertState,
-             ScoreFold, RatingAlertWindow, Lease)
+             ScoreFold, RatingAlertWindow, ReviewWindow, CycleDue, Lease)
 
 
 def ensure_indexes() -> None:
     for doc in DOCUMENTS:
         doc.ensure_indexes()
+    ensure_outbox_index(CycleDue._get_collection())

@@ -6,11 +6,12 @@ import logging
 from collections.abc import Callable
 from zoneinfo import ZoneInfo
 
-from services.notify import alerts, people
+from services.notify import alerts, people, reviews
 from services.notify.sender import Sender
 from services.notify.store import NotifyStore
 from shared import auth_events as auth
 from shared import events as ev
+from shared import review_events
 from shared.events import Event
 from shared.messages import make_dispatcher as shared_dispatcher
 
@@ -51,7 +52,8 @@ def judge_score(event: Event, *, store: NotifyStore, sender: Sender, scheduler,
 
 def email_signin_link(event: Event, *, store: NotifyStore, sender: Sender, scheduler,
                       tz: ZoneInfo) -> None:
-    """A sign-in link was asked for: email it to the official (once per link)."""
+    """A sign-in link was asked for, on /login or with a review invitation or reminder:
+    email it to the official (once per link)."""
     people.send_signin_link(event.loaded_data(), store=store, sender=sender, tz=tz)
 
 
@@ -62,6 +64,13 @@ def email_account_notice(event: Event, *, store: NotifyStore, sender: Sender, sc
                                tz=tz)
 
 
+def schedule_review_window(event: Event, *, store: NotifyStore, sender: Sender, scheduler,
+                           tz: ZoneInfo) -> None:
+    """A year's review window was set or changed: (re)schedule its invitation and
+    reminders (the newest version only)."""
+    reviews.save_window(event.loaded_data(), store=store, scheduler=scheduler)
+
+
 HANDLERS: dict[str, Callable[..., None]] = {
     ev.UNIT_UPSERTED: apply_unit_upserted,
     ev.OFFICIAL_UPSERTED: apply_official_upserted,
@@ -69,6 +78,7 @@ HANDLERS: dict[str, Callable[..., None]] = {
     ev.SCORE_UPDATED: judge_score,
     auth.LINK_REQUESTED: email_signin_link,
     auth.ACCOUNT_NOTICE: email_account_notice,
+    review_events.WINDOW_SET: schedule_review_window,
 }
 
 

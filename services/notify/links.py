@@ -13,7 +13,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from services.notify.channels import NotConfigured
-from services.notify.notices import LINK
+from services.notify.notices import LINK, LINKS
 from services.notify.render import render
 from shared import signin
 
@@ -30,7 +30,9 @@ def url(key: bytes, login_url: str, nonce: str) -> str:
 
 
 def is_link(doc: dict) -> bool:
-    return doc.get("kind") == LINK
+    """A message carrying a sign-in link (on its own, or with a review invitation or
+    reminder)."""
+    return doc.get("kind") in LINKS
 
 
 def content(doc: dict, key: bytes | None, now: datetime) -> tuple[str, str, str]:
@@ -43,13 +45,14 @@ def content(doc: dict, key: bytes | None, now: datetime) -> tuple[str, str, str]
         raise Expired("the sign-in link expired before it could be sent")
     if key is None or not doc.get("link_nonce"):
         raise NotConfigured("no sign-in link to send (no key or no nonce)")
-    return render(LINK, {**doc["context"], "link": url(key, doc["login_url"],
-                                                       doc["link_nonce"])})
+    return render(doc["kind"], {**doc["context"], "link": url(key, doc["login_url"],
+                                                              doc["link_nonce"])})
 
 
 def console_line(doc: dict, key: bytes | None) -> str | None:
-    """The demo's console line for an unsent link (None when it is not one to print)."""
-    if not is_link(doc) or key is None or not doc.get("link_nonce"):
+    """The demo's console line for an unsent link asked for on /login (None when it is
+    not one to print: the review cycle's would fill the console with every official's)."""
+    if doc.get("kind") != LINK or key is None or not doc.get("link_nonce"):
         return None
     return (f"[demo] sign-in link for {doc.get('recipient')}: "
             f"{url(key, doc['login_url'], doc['link_nonce'])}")

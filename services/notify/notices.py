@@ -11,9 +11,13 @@ from zoneinfo import ZoneInfo
 
 LINK = "auth.link"
 NOTICE = "account.notice"
+# a sign-in link sent with the review cycle's invitation or reminder
+REVIEW_LINKS = ("review.invitation", "review.reminder")
+LINKS = (LINK, *REVIEW_LINKS)
 # messages to one person: the official's own business (admins see them in the log,
 # managers do not), and left out of the metrics, which would date the person's action
-PERSONAL_KINDS = (LINK, NOTICE)
+# (or, for a review reminder, count who had not finished)
+PERSONAL_KINDS = (*LINKS, NOTICE)
 
 _ACTOR = re.compile(r"^(?P<code>[A-Za-z0-9._-]{1,64}) \((?P<via>[a-z-]+)\)$")
 

@@ -21,12 +21,14 @@ def _env(autoescape: bool) -> Environment:
 
 def render(kind: str, context: dict) -> tuple[str, str, str]:
     """(subject, plain text, html) of a notification of `kind`; a `link` in the context
-    (a URL on a line of its own) becomes a button in the HTML."""
+    (a URL on a line of its own) becomes a button in the HTML, labelled by the context's
+    `button` (else "Đăng nhập / Sign in")."""
     subject = " ".join(_env(False).get_template(f"{kind}.subject").render(context).split())
     text = _env(False).get_template(f"{kind}.txt").render(context).strip() + "\n"
     paragraphs = [p.strip() for p in text.split("\n\n") if p.strip()]
     html = _env(True).get_template("email.html").render(
-        subject=subject, paragraphs=paragraphs, link=_url(context.get("link")))
+        subject=subject, paragraphs=paragraphs, link=_url(context.get("link")),
+        button=context.get("button") or "Đăng nhập / Sign in")
     return subject, text, html
 
 

@@ -3,7 +3,8 @@ own database, and a lease so one scheduler acts at a time however many processes
 
 Job choices, on purpose:
 - every job has an explicit id (`reminder:<deadline>:<offset>`, `overdue:<deadline>`,
-  `rating-flush:<official or counter:code>`, `score-flush:<subject>`) and is added with
+  `rating-flush:<official or counter:code>`, `score-flush:<subject>`,
+  `review-invitation:<year>`, `review-reminder:<year>:<offset>`) and is added with
   `replace_existing=True`, so rescheduling replaces a job instead of adding a copy;
 - `misfire_grace_time=None`: a job whose time passed while notify was down still runs
   when it comes back (a reminder is never silently skipped);
@@ -18,7 +19,8 @@ APScheduler removes a one-off job from its store when it hands the job to a thre
 the job has done anything; a process killed in between would lose it. So the lease holder
 also reconciles (on taking the lease, then every minute): a reminder planned when its
 deadline was saved, due and not marked done, or held ratings or score crossings whose
-flush is due, run now; a planned job that is missing is scheduled again. One bad record is
+flush is due, or a review window's time not yet published, run now; a planned job that
+is missing is scheduled again. One bad record is
 logged and skipped: it never stops the pass over the others.
 """
 
@@ -35,7 +37,7 @@ from apscheduler.jobstores.base import JobLookupError
 from apscheduler.jobstores.mongodb import MongoDBJobStore
 from apscheduler.schedulers.background import BackgroundScheduler
 
-from services.notify import alerts, deadlines, domain
+from services.notify import alerts, deadlines, domain, review_domain, reviews
 from services.notify.injection import InjectingExecutor, run_with
 from services.notify.store import NotifyStore
 from shared.loop import BackgroundLoop
@@ -163,6 +165,8 @@ class Scheduler:
                  for s, last in self.store.rating_windows_waiting()]
         work += [(f"score crossings of {s}", partial(self._reconcile_flush, "score", s, e))
                  for s, e in self.store.folds()]
+        work += [(f"review window {y}", partial(reviews.reconcile_window, y, scheduler=self))
+                 for y in self.store.open_review_years(now)]
         for what, step in work:
             try:
                 touched += step(scheduled=scheduled, now=now)
@@ -257,6 +261,30 @@ class Scheduler:
         """Send the folded alerts of `subject` ("rating" or "score") at `when`."""
         self._add(FLUSHES[kind], f"{kind}-flush:{subject}", [subject], trigger="date",
                   run_date=when)
+
+    def schedule_review_window(self, year: str, version: int, plan) -> None:
+        """(Re)schedule the times a review window's version plans (review_domain.Plan),
+        and none of an earlier version's."""
+        self.cancel_review_window(year)
+        for kind, offset, when in plan.items():
+            self.add_review_job(year, kind, offset, version, when)
+
+    def add_review_job(self, year: str, kind: str, offset: str | None, version: int,
+                       when: datetime) -> None:
+        self._add(reviews.publish_cycle_due, review_domain.job_id(year, kind, offset),
+                  [year, kind, offset, version], trigger="date", run_date=when)
+
+    def cancel_review_window(self, year: str) -> None:
+        for job in self.scheduler.get_jobs():
+            if (job.id == review_domain.job_id(year, "invitation", None)
+                    or job.id.startswith(f"review-reminder:{year}:")):
+                with contextlib.suppress(JobLookupError):
+                    job.remove()
+
+    def job_args(self, job_id: str) -> list | None:
+        """The plain arguments a stored job runs with (None: no such job)."""
+        job = self.scheduler.get_job(job_id)
+        return None if job is None else list(job.args)
 
     def jobs(self) -> list[dict]:
         return [{"id": j.id, "next_run_time": j.next_run_time} for j in

@@ -5,7 +5,7 @@ from __future__ import annotations
 from marshmallow import Schema, ValidationError, fields, validate, validates, validates_schema
 
 from services.notify import domain
-from shared.schemas import CODE, Strict, TrimmedString
+from shared.schemas import CODE, Lenient, Period, Strict, StrictInteger, TrimmedString
 
 
 class DeadlineIn(Strict):
@@ -70,7 +70,7 @@ class NotificationQuery(Strict):
     deadline = fields.String(load_default=None, validate=validate.Length(1, 64))
     kind = fields.String(load_default=None, validate=validate.OneOf(
         ["deadline.reminder", "deadline.overdue", "rating.alert", "score.alert",
-         "auth.link", "account.notice"]))
+         "auth.link", "account.notice", "review.invitation", "review.reminder"]))
     official = fields.String(load_default=None, validate=CODE, metadata={
         "description": "messages to this official (administrators only)"})
     status = fields.String(load_default=None, validate=validate.OneOf(
@@ -101,3 +101,14 @@ class NotificationOut(Schema):
 
 class CalendarIn(Strict):
     year = fields.Integer(required=True, validate=validate.Range(min=2000, max=2100))
+
+
+class ReviewLinkContext(Lenient):
+    """The counts survey sends with a review invitation's or reminder's sign-in link."""
+
+    year = Period(required=True, years_only=True)
+    assigned = StrictInteger(required=True, validate=validate.Range(min=0))
+    done = StrictInteger(required=True, validate=validate.Range(min=0))
+    pending = StrictInteger(required=True, validate=validate.Range(min=0))
+    closes_at = fields.AwareDateTime(required=True)
+    extra = fields.Boolean(load_default=False)

@@ -26,6 +26,7 @@ from services.notify.documents import (
     Submission,
     UnitContact,
 )
+from services.notify.review_store import ReviewCycleStore
 from shared import audit
 
 _NOT_IN_HAND = [{"sending_until": {"$exists": False}}]
@@ -36,8 +37,9 @@ def _ms(moment: datetime) -> datetime:
     return moment.replace(microsecond=moment.microsecond // 1000 * 1000)
 
 
-class NotifyStore:
-    """Notify's storage (MongoDB, or mongomock in tests and the demo)."""
+class NotifyStore(ReviewCycleStore):
+    """Notify's storage (MongoDB, or mongomock in tests and the demo); the review cycle's
+    part is in review_store.py."""
 
     # --- directory copies -------------------------------------------------------------
 

@@ -8,7 +8,7 @@ from devkit.apps import Running
 from services.notify.app import create_app
 from shared import auth_events as auth
 from shared import events as ev
-from shared import signin, topology
+from shared import review_events, signin, topology
 from shared.auth import token_digest
 from shared.http import runtime_of
 from shared.memory_bus import MemoryBus
@@ -56,12 +56,33 @@ LOGIN_URL = "http://kiosk.test/login/"
 
 
 def link_requested(official_code, email, *, nonce=None, expires_in=timedelta(minutes=15),
-                   full_name="Trần Thị Bình"):
+                   full_name="Trần Thị Bình", purpose="sign_in", context=None, next="/"):
     """An auth.link_requested as survey publishes it (the nonce, never the link)."""
     return ev.make_event(auth.LINK_REQUESTED, {
         "nonce": nonce or signin.new_nonce(), "official": official_code, "email": email,
         "full_name": full_name, "expires_at": datetime.now(UTC) + expires_in,
-        "login_url": LOGIN_URL, "next": "/"}, source=ev.SOURCES["survey"])
+        "login_url": LOGIN_URL, "next": next, "purpose": purpose,
+        "context": context or {}}, source=ev.SOURCES["survey"])
+
+
+def review_link(official_code, email, kind="review.invitation", *, year="2026", assigned=7,
+                done=0, closes_at=None, extra=False, **options):
+    """The link survey asks notify to send with a review invitation or reminder."""
+    closes_at = closes_at or datetime.now(UTC) + timedelta(days=10)
+    return link_requested(official_code, email, purpose=kind, next=f"/reviews/{year}",
+                          expires_in=options.pop("expires_in", timedelta(hours=72)),
+                          context={"year": year, "assigned": assigned, "done": done,
+                                   "pending": assigned - done,
+                                   "closes_at": closes_at.isoformat(), "extra": extra},
+                          **options)
+
+
+def window_set(year, opens_at, closes_at, remind_before=(), version=1):
+    """A review_window.set as survey publishes it."""
+    return ev.make_event(review_events.WINDOW_SET, {
+        "year": year, "opens_at": opens_at, "closes_at": closes_at,
+        "remind_before": list(remind_before), "version": version},
+        source=ev.SOURCES["survey"])
 
 
 def account_notice(official_code, emails, notice="token_issued", *, by="admin",

@@ -21,6 +21,7 @@ from tests.notify.helpers import (
     link_requested,
     official,
     rating,
+    review_link,
     run_job,
     settled,
     start_notify,
@@ -51,10 +52,12 @@ def tree(mongo_url, smtp):
             official("CB1", "U1", email="cb1@example.vn"), official("CB2", "U2"),
             official("CBX", "X"), official("ADM", "TINH", roles=["admin"]),
             *(token_issued(code, token) for code, token in TOKENS.items()))
-    # an alert for each of U1, U2 and X, and two messages to CB1 of unit U1
+    # an alert for each of U1, U2 and X, and four messages to CB1 of unit U1
     deliver(running, rating("CB1", 1), rating("CB2", 1, unit_code="U2"),
             rating("CBX", 1, unit_code="X"), link_requested("CB1", "cb1@example.vn"),
-            account_notice("CB1", ["cb1@example.vn"]))
+            account_notice("CB1", ["cb1@example.vn"]),
+            review_link("CB1", "cb1@example.vn", "review.invitation"),
+            review_link("CB1", "cb1@example.vn", "review.reminder", done=2))
     settled()
     yield running
     running.stop()
@@ -71,7 +74,8 @@ def seen(r) -> list[tuple[str, str]]:
 
 ALERTS = {"U1": ("rating.alert", "U1"), "U2": ("rating.alert", "U2"),
           "X": ("rating.alert", "X")}
-PERSONAL = [("account.notice", "U1"), ("auth.link", "U1")]
+PERSONAL = [("account.notice", "U1"), ("auth.link", "U1"), ("review.invitation", "U1"),
+            ("review.reminder", "U1")]
 
 
 def test_a_manager_reads_the_notifications_of_their_units_only(tree):
@@ -81,6 +85,8 @@ def test_a_manager_reads_the_notifications_of_their_units_only(tree):
     assert log(client, bearer("M1"), unit="U2").status_code == 403
     assert log(client, bearer("M1"), unit="X").status_code == 403
     assert log(client, bearer("M1"), official="CB1").status_code == 403
+    # not the review cycle's either: who had reviews pending is no manager's to read
+    assert seen(log(client, bearer("M1"), kind="review.reminder")) == []
 
 
 def test_the_manager_of_a_parent_reads_every_unit_below_it(tree):
@@ -105,7 +111,8 @@ def test_administrators_read_everything_including_messages_to_one_person(tree):
     assert seen(log(tree.client, bearer("ADM"))) == everything
     r = log(tree.client, ADMIN, official="CB1")
     assert sorted((n["kind"], n["official"]) for n in r.get_json()) == [
-        ("account.notice", "CB1"), ("auth.link", "CB1")]
+        ("account.notice", "CB1"), ("auth.link", "CB1"), ("review.invitation", "CB1"),
+        ("review.reminder", "CB1")]
     assert {n["official"] for n in log(tree.client, ADMIN, kind="rating.alert").get_json()} \
         == {None}
 
