@@ -31,9 +31,10 @@ def peer_shown(store, year: str, tz: ZoneInfo, now: datetime | None = None) -> b
     return (now or datetime.now(UTC)) >= results_at(store, year, tz)
 
 
-def mark_disclosure_changes(store, tz: ZoneInfo, now: datetime) -> list[str]:
+def mark_disclosure_changes(store, tz: ZoneInfo, now: datetime | None = None) -> list[str]:
     """Mark the peer buckets of every year whose results were published or withdrawn
-    since they were last marked; return those years."""
+    since they were last marked (as of `now`); return those years."""
+    now = now or datetime.now(UTC)
     changed = []
     for year, known in sorted(store.review_years().items()):
         shown = now >= peer_results_at(year, known.get("closes_at"), tz)

@@ -217,7 +217,7 @@ class Refresher:
         with self._pass_lock:
             if full_scan:
                 self._store.mark_for_config()
-                mark_disclosure_changes(self._store, self._tz, datetime.now(UTC))
+                mark_disclosure_changes(self._store, self._tz)
             with self._lock:
                 hinted, self._hints = list(self._hints), set()
             if not full_scan and not hinted:

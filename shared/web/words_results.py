@@ -15,12 +15,10 @@ WORDS: dict[str, dict[str, str]] = {
                             "không ai suy ra được điểm của từng người đánh giá.",
         "results_closed_at": "Đợt đánh giá đã kết thúc lúc {time}.",
         "results_too_few_title": "Chưa đủ người đánh giá để công bố kết quả",
-        "results_too_few_text": "Số đồng nghiệp đã đánh giá bạn: {count}.",
         "results_too_few_why": "Kết quả chỉ được công bố khi có ít nhất {minimum} người đánh "
                                "giá, để không ai đoán được ai đã chấm điểm nào.",
-        "results_count": "Số đồng nghiệp đã đánh giá",
-        "results_index": "Chỉ số đồng nghiệp",
-        "results_index_scale": "trên thang 0-100",
+        "results_count": "Số đồng nghiệp đã đánh giá bạn: {count}.",
+        "results_index": "Chỉ số đồng nghiệp (0-100)",
         "results_index_how": "Chỉ số = 100 × (điểm trung bình của mọi tiêu chí − 1) / 4: "
                              "5 điểm ở mọi tiêu chí là 100, 1 điểm là 0.",
         "results_criteria_title": "Điểm trung bình theo từng tiêu chí",
@@ -51,12 +49,10 @@ WORDS: dict[str, dict[str, str]] = {
                             "single reviewer's scores can be worked out.",
         "results_closed_at": "The review period ended at {time}.",
         "results_too_few_title": "Too few reviews to publish results",
-        "results_too_few_text": "Colleagues who reviewed you: {count}.",
         "results_too_few_why": "Results are published only from {minimum} reviewers on, so "
                                "nobody can guess who gave which scores.",
-        "results_count": "Colleagues who reviewed you",
-        "results_index": "Peer index",
-        "results_index_scale": "on a scale of 0-100",
+        "results_count": "Colleagues who reviewed you: {count}.",
+        "results_index": "Peer index (0-100)",
         "results_index_how": "Index = 100 × (mean of every criterion's scores − 1) / 4: 5 on "
                              "every criterion is 100, 1 is 0.",
         "results_criteria_title": "Mean score of each criterion",
