@@ -39,16 +39,18 @@ def save_window(data: dict, *, store: NotifyStore, scheduler,
     plan = review_domain.plan(data["opens_at"], data["closes_at"],
                               data.get("remind_before") or [], now,
                               invited=store.invited(year))
-    if not store.save_review_window(year, version, {
-            "opens_at": data["opens_at"].astimezone(UTC),
-            "closes_at": data["closes_at"].astimezone(UTC),
-            "remind_before": list(data.get("remind_before") or []),
-            "received_at": now, "plan": plan.to_doc()}):
-        logger.info("review window %s v%d ignored: a newer or the same version is kept",
-                    year, version)
+    saved = store.save_review_window(year, version, {
+        "opens_at": data["opens_at"].astimezone(UTC),
+        "closes_at": data["closes_at"].astimezone(UTC),
+        "remind_before": list(data.get("remind_before") or []),
+        "received_at": now, "plan": plan.to_doc()})
+    if not saved and (store.review_window(year) or {}).get("version") != version:
+        logger.info("review window %s v%d ignored: a newer version is kept", year, version)
         return False
+    # the same version again is a redelivery, maybe after a failure to schedule: its
+    # plan (kept from its first arrival) is scheduled again, which changes nothing else
     schedule(year, store=store, scheduler=scheduler)
-    return True
+    return saved
 
 
 def schedule(year: str, *, store: NotifyStore, scheduler) -> None:

@@ -130,13 +130,17 @@ def test_a_changed_window_moves_its_times_and_the_old_ones_publish_nothing(pause
     assert published(paused) == [("reminder", "P7D", 2, closes - 7 * DAY)]
 
 
-def test_an_older_or_repeated_version_changes_nothing(paused):
+def test_an_older_version_changes_nothing_and_a_repeated_one_restores_its_jobs(paused):
     newer = window_set(YEAR, NOW + DAY, NOW + 10 * DAY, ["P1D"], version=3)
     save(paused, newer)
     before = review_jobs(paused)
+    sched = ctx(paused).scheduler
+    sched.scheduler.remove_job(f"review-reminder:{YEAR}:P1D")  # failed to schedule
     assert not save(paused, window_set(YEAR, NOW + 2 * DAY, NOW + 9 * DAY, ["P2D"],
                                        version=2))
-    assert not save(paused, newer)
+    assert f"review-reminder:{YEAR}:P2D" not in review_jobs(paused)
+    # the same version redelivered (its handler failed): the plan of its first arrival
+    assert not save(paused, newer, now=NOW + timedelta(hours=1))
     assert review_jobs(paused) == before
     assert ctx(paused).store.review_window(YEAR)["version"] == 3
 
