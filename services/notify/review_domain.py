@@ -91,6 +91,7 @@ def email_context(purpose: str, context: dict, full_name: str, expires_at: datet
         "closes_day": closes_at.astimezone(tz).strftime("%d/%m/%Y"),
         "remaining": domain.human(closes_at - now) if closes_at > now else "",
         "until_vi": until_vi, "until_en": until_en,
+        "reminder": purpose == REMINDER,
         "extra": purpose == REMINDER and bool(context.get("extra")),
         "reviews_url": reviews_url or "",
         "button": "Đánh giá đồng nghiệp / Review your colleagues"}

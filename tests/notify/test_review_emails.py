@@ -36,8 +36,10 @@ from tests.notify.test_people import (
     text_of,
 )
 
-# 17:00 on 30 November 2026 in Hanoi
-CLOSES = datetime(2026, 11, 30, 10, 0, tzinfo=UTC)
+# 17:00 in Hanoi ten days from now
+CLOSES = (datetime.now(UTC) + timedelta(days=10)).replace(hour=10, minute=0, second=0,
+                                                          microsecond=0)
+DAY = CLOSES.strftime("%d/%m/%Y")
 
 
 @pytest.fixture
@@ -56,11 +58,11 @@ def test_the_invitation_links_to_the_review_list_and_says_how_many_and_until_whe
     [mail] = smtp.messages
     text = text_of(mail)
     assert mail["To"] == EMAIL
-    assert mail["Subject"] == ("Mời đánh giá đồng nghiệp năm 2026, hạn 30/11/2026 / "
+    assert mail["Subject"] == (f"Mời đánh giá đồng nghiệp năm 2026, hạn {DAY} / "
                                "Peer review 2026: you are invited")
     assert "Kính gửi Trần Thị Bình," in text
     assert "Bạn được mời đánh giá 7 đồng nghiệp cùng đơn vị theo 5 tiêu chí" in text
-    assert "Hạn hoàn thành: 17:00 ngày 30/11/2026 (GMT+7)." in text
+    assert f"Hạn hoàn thành: 17:00 ngày {DAY} (GMT+7), còn " in text
     secret = LINK.search(text).group(1)
     assert signin.nonce_of(key_of(unit_with_people), secret) == event.data["nonce"]
     expires = datetime.fromisoformat(event.data["expires_at"]).astimezone(
@@ -68,7 +70,7 @@ def test_the_invitation_links_to_the_review_list_and_says_how_many_and_until_whe
     assert f"Liên kết chỉ dùng được một lần, đến {expires} (GMT+7)" in text
     assert "hãy mở http://kiosk.test/reviews/2026 và đăng nhập" in text
     assert ("English: the 2026 peer review has begun: you are asked to review 7 colleagues "
-            "of your unit by 17:00 on 30/11/2026 (GMT+7).") in text
+            f"of your unit by 17:00 on {DAY} (GMT+7).") in text
     html = mail.get_body(("html",)).get_content()
     assert f'href="{LOGIN_URL}{secret}"' in html and "Review your colleagues" in html
 
@@ -84,9 +86,10 @@ def test_a_reminder_says_how_many_are_left_and_an_extra_one_who_asked(unit_with_
     mails = {m["To"]: m for m in smtp.messages}
     plain, extra = text_of(mails[EMAIL]), text_of(mails["cuong.lv@example.vn"])
     assert mails[EMAIL]["Subject"].startswith("[Nhắc] Đánh giá đồng nghiệp năm 2026 kết "
-                                              "thúc ngày 30/11/2026")
+                                              f"thúc ngày {DAY}")
     assert "Bạn còn 1 đồng nghiệp chưa đánh giá trong đợt đánh giá đồng nghiệp năm 2026 " \
-           "(đã xong 6/7). Đợt đánh giá kết thúc lúc 17:00 ngày 30/11/2026 (GMT+7)" in plain
+           "(đã xong 6/7)." in plain
+    assert f"Hạn hoàn thành: 17:00 ngày {DAY} (GMT+7), còn " in plain
     assert "you have 1 colleague left to review" in plain
     assert "lãnh đạo" not in plain and "manager" not in plain
     assert mails["cuong.lv@example.vn"]["Subject"].startswith("[Nhắc lại]")
