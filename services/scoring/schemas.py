@@ -29,11 +29,15 @@ class CitizenOut(Schema):
     index = fields.Float(allow_none=True)
 
 
+PUBLISHED = ("null until the year's review window has closed (a year without one: its "
+             "end) and below min_peer_reviewers reviewers")
+
+
 class PeerOut(Schema):
-    count = fields.Integer()
+    count = fields.Integer(metadata={"description": "reviewers of the period's year"})
     criteria = fields.Dict(keys=fields.String(), values=fields.Float(allow_none=True),
-                           allow_none=True)
-    index = fields.Float(allow_none=True)
+                           allow_none=True, metadata={"description": f"means; {PUBLISHED}"})
+    index = fields.Float(allow_none=True, metadata={"description": PUBLISHED})
 
 
 class OfficialScoreOut(Schema):

@@ -74,7 +74,9 @@ UNKNOWN_UNIT = "Unknown unit (to those who may read it)"
 @scores.doc(security=SECURITY)
 def get_official_score(query: dict, code: str):
     """The conduct score of an official for a period: for an administrator, a manager in
-    scope of the official's unit, or the official."""
+    scope of the official's unit, or the official. The peer results of the period's year
+    (criteria, index, their part of the conduct index) are given to everyone only once
+    the year's review window has closed; until then `peer.count` alone."""
     if not g.principal.is_admin and g.principal.official != code:
         require_official(g.principal, code, _official_unit(code))
     ctx = scoring_context()

@@ -1,4 +1,5 @@
-"""Scoring loses its database (killed, in-memory store gone) and is rebuilt from survey."""
+"""Scoring loses its database (killed, in-memory store gone) and is rebuilt from survey,
+the year's review window (closed early, its results published) included."""
 
 from __future__ import annotations
 
@@ -6,6 +7,8 @@ import collections
 import subprocess
 import sys
 import uuid
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 import requests
@@ -19,7 +22,7 @@ from tests.conftest import wait_for
 pytestmark = [pytest.mark.rabbitmq, pytest.mark.slow]
 
 
-def score(base, official, period="2026"):
+def score(base, official, period):
     r = requests.get(f"{base}/api/v1/scores/officials/{official}?period={period}",
                      headers=ADMIN, timeout=5)
     return r.json() if r.status_code == 200 else None
@@ -47,7 +50,12 @@ def test_killed_scoring_is_rebuilt_exactly_from_survey(fresh_rabbit_url):
             assert r.status_code == 201
         tokens = {c: requests.post(f"{s}/officials/{c}/tokens", headers=ADMIN,
                                    timeout=5).json()["token"] for c in "BCD"}
-        year = "2026"
+        year = str(datetime.now(ZoneInfo("Asia/Ho_Chi_Minh")).year)
+        now = datetime.now(UTC)
+        window = {"opens_at": (now - timedelta(hours=1)).isoformat(),
+                  "closes_at": (now + timedelta(days=1)).isoformat()}
+        assert requests.put(f"{s}/review-windows/{year}", json=window, headers=ADMIN,
+                            timeout=5).status_code == 201
         for reviewer, value in zip("BCD", (5, 4, 3), strict=True):
             r = requests.put(f"{s}/peer-reviews/{year}/A", timeout=5,
                              headers={"Authorization": f"Bearer {tokens[reviewer]}"},
@@ -55,14 +63,22 @@ def test_killed_scoring_is_rebuilt_exactly_from_survey(fresh_rabbit_url):
                                  ("discipline", "conduct", "ethics", "dress", "participation"),
                                  value)})
             assert r.status_code == 201, r.text
-        before = wait_for(lambda: (x := score(scoring.base, "A")) and x["citizen"]["count"] == 20
-                          and x["peer"]["count"] == 3 and x, timeout=30)
+        wait_for(lambda: (x := score(scoring.base, "A", year)) and x["peer"]["count"] == 3,
+                 timeout=30, message="the reviews counted, their results withheld")
+        assert score(scoring.base, "A", year)["peer"]["index"] is None  # the window is open
+        # the administrator closes the window early: the year's results are published
+        window["closes_at"] = now.isoformat()
+        assert requests.put(f"{s}/review-windows/{year}", json=window, headers=ADMIN,
+                            timeout=5).status_code == 200
+        before = wait_for(lambda: (x := score(scoring.base, "A", year))
+                          and x["citizen"]["count"] == 20 and x["peer"]["index"] == 75.0 and x,
+                          timeout=30, message="A's results published at the close")
 
         scoring.kill()
         scoring = ServiceProcess("services.scoring", env, free_port())
         scoring.wait_ready()
         # its database died with it: at most a delivery it had not acked yet comes back
-        lost = score(scoring.base, "A")
+        lost = score(scoring.base, "A", year)
         assert lost is None or (lost["full_name"] is None and lost != before)
 
         result = subprocess.run(
@@ -71,8 +87,10 @@ def test_killed_scoring_is_rebuilt_exactly_from_survey(fresh_rabbit_url):
             env={**env, "PATH": "/usr/bin:/bin"}, capture_output=True, text=True, timeout=120)
         assert result.returncode == 0, result.stdout + result.stderr
         assert "rebuilt from" in result.stdout
-        assert score(scoring.base, "A") == before  # caught up when the command returns
-        assert score(scoring.base, "B")["citizen"]["count"] == 20  # and B came back too
+        # caught up when the command returns, the closed window replayed too (without it
+        # this year's results would be withheld until the year's end)
+        assert score(scoring.base, "A", year) == before
+        assert score(scoring.base, "B", year)["citizen"]["count"] == 20  # and B came back too
         # so did its copy of who may read what: an official's token reads their own score,
         # not a colleague's
         as_b = {"Authorization": f"Bearer {tokens['B']}"}

@@ -1,6 +1,8 @@
 """The score formula of the contract, on hand-computed examples."""
 
+from datetime import UTC, datetime
 from fractions import Fraction
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -12,6 +14,7 @@ from services.scoring.domain import (
     conduct_index,
     official_score,
     peer_part,
+    peer_results_at,
     rounded,
 )
 
@@ -113,3 +116,19 @@ def test_a_reviewer_threshold_stored_below_three_is_read_as_three():
 def test_rounding_is_half_away_from_zero():
     assert rounded(Fraction(12345, 1000)) == 12.35
     assert rounded({"a": [Fraction(1, 3)], "b": None, "c": 2}) == {"a": [0.33], "b": None, "c": 2}
+
+
+def test_until_the_close_the_peer_part_is_its_count_and_the_conduct_index_the_citizens():
+    reviews = [review(), review(dress=1), review(ethics=3)]
+    hidden = official_score(ratings(5, 4, 2), reviews, CFG, peer_shown=False)
+    assert hidden["peer"] == {"count": 3, "criteria": None, "index": None}
+    assert hidden["conduct_index"] == hidden["citizen"]["index"]
+    shown = official_score(ratings(5, 4, 2), reviews, CFG)
+    assert shown["peer"]["index"] is not None and shown["conduct_index"] != hidden["conduct_index"]
+
+
+def test_a_year_without_a_window_is_published_at_its_end_in_local_time():
+    tz = ZoneInfo("Asia/Ho_Chi_Minh")  # UTC+7: the year ends at 17:00 UTC on 31 December
+    assert peer_results_at("2026", None, tz) == datetime(2026, 12, 31, 17, tzinfo=UTC)
+    closes = datetime(2027, 1, 15, 10, tzinfo=UTC)  # a window may close after the year
+    assert peer_results_at("2026", closes, tz) == closes
