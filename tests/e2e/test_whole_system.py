@@ -94,6 +94,19 @@ def test_directory_ratings_reviews_scores_and_alerts(fresh_rabbit_url):
 
         body = wait_for(score, timeout=30, message="CB1's score from ratings and reviews")
         assert body["citizen"]["mean"] == 1.33 and body["citizen"]["satisfaction_rate"] == 0.0
+        # while the window is open the peer results are not published, to anyone
+        assert body["peer"]["criteria"] is None and body["peer"]["index"] is None
+        assert body["conduct_index"] == body["citizen"]["index"]
+        # the window closes: all at once
+        assert requests.put(f"{s}/review-windows/{year}", headers=ADMIN, timeout=5, json={
+            "opens_at": (now - timedelta(hours=1)).isoformat(),
+            "closes_at": datetime.now(UTC).isoformat()}).status_code == 200
+
+        def published():
+            b = score()
+            return b if b and b["peer"]["criteria"] is not None else None
+
+        body = wait_for(published, timeout=30, message="CB1's peer results at the close")
         assert set(body["peer"]["criteria"].values()) == {2.0}
         low, high = sorted([body["citizen"]["index"], body["peer"]["index"]])
         assert low <= body["conduct_index"] <= high
