@@ -20,9 +20,9 @@ from datetime import UTC, date, datetime, time, timedelta
 
 import segno
 
-from services.survey import accounts, domain, keys, reviews, tokens
+from services.survey import accounts, domain, keys, review_rules, reviews, tokens
 from services.survey.store import directory, ratings
-from services.survey.store import reviews as review_store
+from services.survey.store import review_cycle as cycle_store
 from shared.config import Settings
 from shared.events import CRITERIA, FACTORS
 
@@ -63,6 +63,10 @@ OFFICIALS = [
     ("CB010", "Phan Thị Ngọc Ánh", "Phó Chủ tịch UBND phường", 0.8),
 ]
 QUALITY = {code: quality for code, _, _, quality in OFFICIALS}
+# everyone in the ward reviews everyone else (the chairman too)
+WARD = [code for code, *_ in OFFICIALS] + [LEADERS[0][0]]
+REVIEW_REMINDERS = ["P7D", "P3D", "P1D"]
+DRAFTED = 0.12  # of this year's reviews not finished, the share saved as a draft
 # (code, label, officials on duty, share of the office's citizens)
 COUNTERS = [
     ("HC-Q1", "Quầy số 1 - Tư pháp, Hộ tịch", ["CB001", "CB005", "CB002"], 0.35),
@@ -217,31 +221,58 @@ def seed_ratings(app, rng: random.Random, today: date, weeks: int = 48) -> dict[
 
 
 def seed_reviews(app, rng: random.Random, today: date) -> int:
-    """Peer reviews: last year's window closed with most reviews done, this year's open
-    (for two weeks more) with some done. Returns the reviews written."""
+    """Peer reviews in the ward: last year's window closed with most reviews done, this
+    year's open (for two weeks more, reminders a week, three days and a day before it
+    closes, its invitations sent when it opened) with some done and some saved as drafts.
+    Returns the reviews written."""
     ctx = app.extensions["survey"]
     tz, key = ctx.settings.tz, ctx.key(keys.REVIEWER_PSEUDONYM)
     last = today.year - 1
+    now = datetime.combine(today, time(9), tz)
     windows = [(str(last), datetime(last, 11, 16, tzinfo=tz), datetime(last, 12, 12, tzinfo=tz),
                 0.85),
                (str(today.year), datetime.combine(today - timedelta(days=14), time(), tz),
                 datetime.combine(today + timedelta(days=14), time(), tz), 0.35)]
     written = 0
     for period, opens, closes, done in windows:
-        review_store.set_window(period, opens.astimezone(UTC), closes.astimezone(UTC))
+        if opens <= now < closes:
+            _invited_when_it_opened(period, opens)
+        reviews.save_window(period, {"opens_at": opens.astimezone(UTC),
+                                     "closes_at": closes.astimezone(UTC),
+                                     "remind_before": REVIEW_REMINDERS},
+                            notify=ctx.relay.notify)
         until = min(closes, datetime.combine(today, time(), tz))
-        for reviewer, *_ in OFFICIALS:
-            for reviewee, _, _, quality in OFFICIALS:
-                if reviewee == reviewer or rng.random() > done:
+        for reviewer in WARD:
+            for reviewee in WARD:
+                roll = rng.random()
+                if reviewee == reviewer:
                     continue
-                when = opens + (until - opens) * rng.random()
-                when = when.astimezone(UTC).replace(microsecond=0)
-                scores = {c: min(5, max(1, round(rng.gauss(2.5 + 2.3 * quality, 0.6))))
-                          for c in CRITERIA}
-                reviews.submit_review(period, reviewer, reviewee, {"scores": scores}, key=key,
-                                      tz=tz, now=when, notify=ctx.relay.notify)
-                written += 1
+                scores = {c: min(5, max(1, round(rng.gauss(
+                    2.5 + 2.3 * QUALITY.get(reviewee, 0.8), 0.6)))) for c in CRITERIA}
+                if roll <= done:
+                    when = opens + (until - opens) * rng.random()
+                    reviews.submit_review(period, reviewer, reviewee, {"scores": scores},
+                                          key=key, tz=tz, notify=ctx.relay.notify,
+                                          now=when.astimezone(UTC).replace(microsecond=0))
+                    written += 1
+                elif until < closes and roll <= done + DRAFTED:
+                    partial = dict(list(scores.items())[:rng.randint(1, 4)])
+                    reviews.save_draft(period, reviewer, reviewee, {"scores": partial},
+                                       key=key, tz=tz, now=now)
     return written
+
+
+def _invited_when_it_opened(period: str, opens: datetime) -> None:
+    """The invitations of a window already open, as sent when it opened (the history):
+    none goes out again when notify hears of the window."""
+    for _, members in cycle_store.active_by_unit():
+        for member in members if len(members) > 1 else []:
+            if member["email"]:
+                cycle_store.add_notice(
+                    review_rules.notice_key(period, member["code"], review_rules.INVITATION,
+                                            None),
+                    year=period, official=member["code"], kind=review_rules.INVITATION,
+                    offset=None, sent_at=opens.astimezone(UTC), event=None)
 
 
 def seed_history(app, today: date | None = None) -> Seeded:

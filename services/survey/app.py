@@ -53,9 +53,11 @@ def install(app: Flask, api, settings: Settings, bus) -> SurveyContext:
         identity.announce_key(ctx)
 
     dbinit = db.DatabaseInit(documents.ALIAS, start_database)
-    # the other services' audit records reach survey's log on survey's own queue
+    # the other services' audit records, and notify's word that a review invitation or
+    # reminder is due, reach survey on its own queue
     consumer = bus.consumer(
-        topology.queue_for("survey"), make_dispatcher(HANDLERS, before=access_handler(access)),
+        topology.queue_for("survey"),
+        make_dispatcher(HANDLERS, before=access_handler(access), ctx=ctx),
         name="congso-survey", healthy=lambda: dbinit.ready)
     runtime = runtime_of(app)
     runtime.add("survey.db", dbinit, readiness="survey.database")

@@ -1,4 +1,5 @@
-"""Survey's own database: the directory, counters and the ratings citizens gave."""
+"""Survey's own database: the directory, counters, the ratings citizens gave, peer reviews
+and the review cycle's windows, drafts and notices."""
 
 from __future__ import annotations
 
@@ -162,10 +163,15 @@ class AuditEntry(OutboxDocument):
     meta = {"db_alias": ALIAS, "collection": "audit"}
 
 
-class ReviewWindow(Document):
+class PeerReviewWindow(OutboxDocument):
+    """A year's review window, with its `review_window.set` event (scoring publishes the
+    year's peer results once it closes; notify invites and reminds)."""
+
     id = StringField(primary_key=True)  # the period, YYYY
     opens_at = DateTimeField(required=True)
     closes_at = DateTimeField(required=True)
+    remind_before = ListField(StringField())  # ISO 8601 durations before closes_at
+    version = IntField(default=0)  # one more at each change
     meta = {"db_alias": ALIAS, "collection": "review_windows"}
 
 
@@ -189,6 +195,38 @@ class PeerReview(OutboxDocument):
             "indexes": [("period", "reviewee")]}
 
 
+class ReviewDraft(Document):
+    """A review saved to finish later: counted nowhere, published to nobody. Keyed like
+    the review it will become (an HMAC of year, reviewer and reviewee), naming nobody."""
+
+    id = StringField(primary_key=True)
+    scores = DictField()  # the criteria given so far
+    comment = StringField()
+    meta = {"db_alias": ALIAS, "collection": "review_drafts"}
+
+
+class ReviewNotice(OutboxDocument):
+    """An invitation or reminder sent to one official (claimed once per year, official,
+    kind and offset), with the `auth.link_requested` event that asks notify to send it.
+    It says who was invited or reminded, never whom they reviewed."""
+
+    id = StringField(primary_key=True)  # review_rules.notice_key
+    year = StringField(required=True)
+    official = StringField(required=True)
+    kind = StringField(required=True)
+    offset = StringField()
+    sent_at = DateTimeField(required=True)
+    meta = {"db_alias": ALIAS, "collection": "review_notices"}
+
+
+class UnitReminder(Document):
+    """When a manager last sent a unit's pending officials an extra reminder (one a day)."""
+
+    id = StringField(primary_key=True)  # "YYYY|unit"
+    sent_at = DateTimeField(required=True)
+    meta = {"db_alias": ALIAS, "collection": "review_unit_reminders"}
+
+
 class ReplayJob(Document):
     id = StringField(primary_key=True)
     target = StringField(required=True)
@@ -202,8 +240,8 @@ class ReplayJob(Document):
 
 
 DOCUMENTS = (Unit, Official, Counter, Rating, ReceiptClaim, KeyRecord, OfficialToken,
-             ReviewWindow, PeerReview, ReplayJob, SignInLink, PublishedKey, Revocation,
-             AuditEntry)
+             PeerReviewWindow, PeerReview, ReviewDraft, ReviewNotice, UnitReminder, ReplayJob,
+             SignInLink, PublishedKey, Revocation, AuditEntry)
 OUTBOX_DOCUMENTS = (Unit, Official, Rating, PeerReview, OfficialToken, SignInLink,
-                    PublishedKey, Revocation, AuditEntry)
+                    PublishedKey, Revocation, AuditEntry, PeerReviewWindow, ReviewNotice)
 

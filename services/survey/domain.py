@@ -13,6 +13,7 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from shared import events as ev
+from shared import review_events
 from shared.errors import Forbidden, Invalid, NotFound
 from shared.periods import parse_period
 
@@ -222,6 +223,15 @@ def review_event(review_id: str, doc: dict, correlationid: str | None = None) ->
     return ev.make_event(ev.PEER_REVIEW_SUBMITTED, {
         "id": review_id, "period": doc["period"], "unit": doc["unit"],
         "reviewee": doc["reviewee"], "reviewer": doc["reviewer_pseudonym"],
-        "scores": doc["scores"], "revision": doc["revision"],
+        "scores": doc["scores"], "comment": doc.get("comment"), "revision": doc["revision"],
         "submitted_at": doc["submitted_at"],
     }, source=SOURCE, id=f"review-{review_id}-{doc['revision']}", correlationid=correlationid)
+
+
+def window_event(period: str, doc: dict, correlationid: str | None = None) -> ev.Event:
+    """The `review_window.set` event of a stored window (also used to replay it)."""
+    return ev.make_event(review_events.WINDOW_SET, {
+        "year": period, "opens_at": doc["opens_at"], "closes_at": doc["closes_at"],
+        "remind_before": list(doc.get("remind_before") or []), "version": doc["version"],
+    }, source=SOURCE, id=f"review-window-{period}-{doc['version']}", subject=period,
+        correlationid=correlationid)

@@ -34,6 +34,9 @@ def _events() -> Iterator[ev.Event]:
         yield domain.rating_event(data)
     for review_id, doc in reviews.each_review():
         yield domain.review_event(review_id, doc)
+    for window in reviews.windows():
+        if window.get("version"):  # set before windows had versions: never announced
+            yield domain.window_event(window["_id"], window)
 
 
 def start_replay(target: str, publisher) -> dict:

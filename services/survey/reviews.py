@@ -1,4 +1,5 @@
-"""Peer reviews of colleagues: who may review whom, when, and the reviewer's own view.
+"""Peer reviews of colleagues: the window, who may review whom, when, drafts, and the
+reviewer's own view.
 
 The stored review and its event never name the reviewer (see `store.reviews`); the
 reviewer finds their own reviews again through keys only survey can compute.
@@ -9,10 +10,11 @@ from __future__ import annotations
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from services.survey import domain
+from services.survey import domain, review_rules
 from services.survey.store import Notify, directory, reviews
 from shared.db import stored_now
-from shared.errors import Conflict, NotFound
+from shared.errors import Conflict, Invalid, NotFound
+from shared.periods import parse_period
 
 
 def reviewee_for(reviewer_code: str, reviewee_code: str) -> dict:
@@ -24,15 +26,53 @@ def reviewee_for(reviewer_code: str, reviewee_code: str) -> dict:
     return reviewee
 
 
-def assignments(period: str, reviewer_code: str, key: bytes) -> list[dict]:
-    """The reviewer's active colleagues, each pending or done for `period`."""
+def save_window(period: str, body: dict, *, correlationid: str | None = None,
+                notify: Notify | None = None) -> tuple[dict, bool]:
+    """Set a year's window and its reminders (Invalid when a reminder does not fit in
+    it); return ({period, opens_at, closes_at, remind_before, reminders_at}, created)."""
+    offsets = body.get("remind_before") or []
+    # kept to the millisecond, as BSON keeps it: the answer is what a later read gives
+    opens_at, closes_at = (body[k].replace(microsecond=body[k].microsecond // 1000 * 1000)
+                           for k in ("opens_at", "closes_at"))
+    times, problems = review_rules.reminder_times(opens_at, closes_at, offsets)
+    if problems:
+        raise Invalid("A reminder does not fit in the window.",
+                      errors={"remind_before": problems})
+    doc, created = reviews.set_window(period, opens_at, closes_at, offsets,
+                                      correlationid=correlationid, notify=notify)
+    return {"period": period, **doc, "reminders_at": sorted(times.values())}, created
+
+
+def window_of(period: str, tz: ZoneInfo) -> dict:
+    """A year's window as set, or (none set) the year itself, local time."""
+    window = reviews.window(period)
+    if window is None:
+        opens_at, closes_at = parse_period(period).bounds(tz)
+        return {"opens_at": opens_at, "closes_at": closes_at, "remind_before": [],
+                "version": 0}
+    return window
+
+
+def colleagues(period: str, reviewer_code: str, key: bytes) -> list[dict]:
+    """The reviewer's active colleagues (code, full_name, position), each with the status
+    of the reviewer's review of them: done, saved (a draft) or not started."""
     reviewer = directory.find("official", reviewer_code)
     domain.check_reviewer(reviewer)
     people = directory.colleagues(reviewer)
     ids = {domain.review_key(key, period, reviewer_code, p["code"]): p["code"] for p in people}
     done = {ids[i] for i in reviews.reviewed(list(ids))}
+    saved = {ids[i] for i in reviews.drafted(list(ids))}
+    return [{**p, "status": review_rules.colleague_status(p["code"] in done,
+                                                          p["code"] in saved)}
+            for p in people]
+
+
+def assignments(period: str, reviewer_code: str, key: bytes) -> list[dict]:
+    """The reviewer's active colleagues, each pending or done for `period` (a draft is
+    still pending: it counts nowhere)."""
     return [{"official": p["code"], "full_name": p["full_name"],
-             "status": "done" if p["code"] in done else "pending"} for p in people]
+             "status": "done" if p["status"] == review_rules.DONE else "pending"}
+            for p in colleagues(period, reviewer_code, key)]
 
 
 def own_review(period: str, reviewer_code: str, reviewee_code: str, key: bytes) -> dict:
@@ -45,6 +85,40 @@ def own_review(period: str, reviewer_code: str, reviewee_code: str, key: bytes) 
     return doc
 
 
+def form_values(period: str, reviewer_code: str, reviewee_code: str, key: bytes
+                ) -> tuple[str, dict]:
+    """What the reviewer's form of a colleague shows: (status, {scores, comment}) from
+    their review, else their draft, else nothing yet."""
+    review_id = domain.review_key(key, period, reviewer_code, reviewee_code)
+    done = reviews.review(review_id)
+    if done is not None:
+        return review_rules.DONE, {"scores": done["scores"], "comment": done.get("comment")}
+    draft = reviews.draft(review_id)
+    if draft is not None:
+        return review_rules.SAVED, {"scores": draft.get("scores") or {},
+                                    "comment": draft.get("comment")}
+    return review_rules.NOT_STARTED, {"scores": {}, "comment": None}
+
+
+def save_draft(period: str, reviewer_code: str, reviewee_code: str, body: dict, *,
+               key: bytes, tz: ZoneInfo, now: datetime | None = None) -> None:
+    """Keep a review to finish later, inside the window; a finished review is edited by
+    finishing it again, never turned back into a draft (Conflict)."""
+    reviewee_for(reviewer_code, reviewee_code)
+    _check_open(period, now or stored_now(), tz)
+    review_id = domain.review_key(key, period, reviewer_code, reviewee_code)
+    if reviews.review(review_id) is not None:
+        raise Conflict("This review is finished: change it and finish it again.",
+                       slug="review-finished")
+    reviews.save_draft(review_id, body["scores"], body.get("comment"))
+
+
+def _check_open(period: str, now: datetime, tz: ZoneInfo) -> None:
+    if not domain.window_open(period, reviews.window(period), now, tz):
+        raise Conflict(f"The review window for {period} is not open.",
+                       slug="review-window-closed")
+
+
 def submit_review(period: str, reviewer_code: str, reviewee_code: str, body: dict, *,
                   key: bytes, tz: ZoneInfo, now: datetime | None = None,
                   correlationid: str | None = None,
@@ -53,8 +127,8 @@ def submit_review(period: str, reviewer_code: str, reviewee_code: str, body: dic
     `now`: when it is submitted (default now; the demo's history passes its own)."""
     reviewee = reviewee_for(reviewer_code, reviewee_code)
     now = now or stored_now()
-    if not domain.window_open(period, reviews.window(period), now, tz):
-        raise Conflict(f"The review window for {period} is not open.",
-                       slug="review-window-closed")
-    return reviews.save_review(period, reviewer_code, reviewee, body, key,
-                               correlationid=correlationid, now=now, notify=notify)
+    _check_open(period, now, tz)
+    saved = reviews.save_review(period, reviewer_code, reviewee, body, key,
+                                correlationid=correlationid, now=now, notify=notify)
+    reviews.drop_draft(domain.review_key(key, period, reviewer_code, reviewee_code))
+    return saved

@@ -21,6 +21,7 @@ from shared.schemas import (
 )
 
 MAX_MANAGERS = 50
+MAX_REMINDERS = 20  # a review window's reminders
 ROLES = ("admin",)
 
 
@@ -160,6 +161,11 @@ class ImportOut(Schema):
 class ReviewWindowIn(Strict):
     opens_at = fields.AwareDateTime(required=True)
     closes_at = fields.AwareDateTime(required=True)
+    remind_before = fields.List(
+        fields.String(validate=validate.Length(1, 40)), load_default=list,
+        validate=validate.Length(max=MAX_REMINDERS), metadata={
+            "description": "ISO 8601 durations before closes_at (P7D, PT12H): each positive, "
+                           "shorter than the window, none of the same length as another"})
 
     @validates_schema
     def _order(self, data: dict, **kwargs) -> None:
@@ -171,6 +177,29 @@ class ReviewWindowOut(Schema):
     period = fields.String()
     opens_at = fields.AwareDateTime()
     closes_at = fields.AwareDateTime()
+    remind_before = fields.List(fields.String())
+    reminders_at = fields.List(fields.AwareDateTime(), metadata={
+        "description": "when each reminder goes (closes_at - remind_before)"})
+
+
+class ResponseQuery(Strict):
+    unit = Code(load_default=None, metadata={"description": "one unit in scope only"})
+
+
+class UnitResponseOut(Schema):
+    unit = fields.String()
+    name = fields.String()
+    invited = fields.Integer(metadata={"description": "officials with colleagues to review"})
+    finished = fields.Integer()
+    in_progress = fields.Integer(metadata={
+        "description": "some reviews finished or saved, not all finished"})
+    not_started = fields.Integer()
+
+
+class RemindersOut(Schema):
+    year = fields.String()
+    unit = fields.String()
+    reminded = fields.Integer(metadata={"description": "officials sent a reminder"})
 
 
 class PeerReviewIn(Strict):

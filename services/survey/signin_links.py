@@ -34,18 +34,26 @@ def request_link(ctx, email: str, next_path: str, *, address: str | None,
     if official is None or not official.get("active", True):
         return
     now = now or stored_now()
-    nonce = signin.new_nonce()
-    digest = signin.secret_digest(signin.secret_for(ctx.link_key, nonce))
     expires_at = now + timedelta(minutes=signin.LIFETIME_MINUTES)
-    event = ev.make_event(auth.LINK_REQUESTED, {
-        "nonce": nonce, "official": official["code"], "email": official["email"],
-        "full_name": official["full_name"], "expires_at": expires_at,
-        "login_url": ctx.login_url, "next": next_path}, source=domain.SOURCE,
-        subject=official["code"])
+    digest, event = new_link(ctx, official, expires_at=expires_at, next_path=next_path)
     link_store.add_link(digest, official=official["code"], created_at=now,
                         expires_at=expires_at, next_path=next_path, event=event,
                         notify=ctx.relay.notify)
     audit_log.record(ctx, "link_requested", actor=ANONYMOUS, target=official["code"])
+
+
+def new_link(ctx, official: dict, *, expires_at: datetime, next_path: str,
+             purpose: str = "sign_in", context: dict | None = None) -> tuple[str, ev.Event]:
+    """A new link for `official` (a directory record with an email): the digest to store
+    and the `auth.link_requested` event that carries its nonce to notify."""
+    nonce = signin.new_nonce()
+    digest = signin.secret_digest(signin.secret_for(ctx.link_key, nonce))
+    event = ev.make_event(auth.LINK_REQUESTED, {
+        "nonce": nonce, "official": official["code"], "email": official["email"],
+        "full_name": official["full_name"], "expires_at": expires_at,
+        "login_url": ctx.login_url, "next": next_path, "purpose": purpose,
+        "context": context or {}}, source=domain.SOURCE, subject=official["code"])
+    return digest, event
 
 
 @dataclass(frozen=True)

@@ -1,3 +1,196 @@
-"""Words of the reviews pages (merged into `messages.TEXT`)."""
+"""Words of the reviews pages (merged into `messages.TEXT`): the official's list of
+colleagues to review, the review form, and the managers' response page."""
 
-WORDS: dict[str, dict[str, str]] = {"vi": {}, "en": {}}
+WORDS: dict[str, dict[str, str]] = {
+    "vi": {
+        "nav_reviews": "Đánh giá đồng nghiệp",
+        "nav_review_response": "Tiến độ đánh giá",
+        "home_reviews_text": "Đánh giá ẩn danh các đồng nghiệp cùng đơn vị, mỗi năm một lần.",
+        "home_response_text": "Số cán bộ đã và chưa đánh giá ở các đơn vị bạn phụ trách; "
+                              "gửi thư nhắc.",
+        # the list
+        "reviews_title": "Đánh giá đồng nghiệp năm {year}",
+        "reviews_lead": "Đánh giá các đồng nghiệp cùng đơn vị theo năm tiêu chí của Quyết "
+                        "định 733/QĐ-TTg. Đánh giá là ẩn danh: không ai, kể cả lãnh đạo và "
+                        "quản trị viên, biết bạn đã cho ai bao nhiêu điểm.",
+        "reviews_closes": "Hạn chót: {time}",
+        "reviews_left_days": "còn {n} ngày",
+        "reviews_left_hours": "còn {n} giờ",
+        "reviews_left_minutes": "còn {n} phút",
+        "reviews_progress": "Đã hoàn thành {done} trên {total} đồng nghiệp",
+        "reviews_progress_label": "Tiến độ của bạn",
+        "reviews_all_done": "Bạn đã đánh giá xong tất cả đồng nghiệp. Cảm ơn bạn! Bạn vẫn "
+                            "có thể sửa đến hạn chót.",
+        "reviews_not_open": "Đợt đánh giá năm {year} mở từ {time}.",
+        "reviews_closed": "Đợt đánh giá năm {year} đã kết thúc lúc {time}. Không thể đánh "
+                          "giá hoặc sửa đánh giá nữa.",
+        "reviews_results_link": "Xem kết quả đồng nghiệp đánh giá bạn",
+        "reviews_none": "Đơn vị của bạn không có đồng nghiệp nào khác để đánh giá.",
+        "reviews_caption": "Đồng nghiệp cần đánh giá",
+        "reviews_col_name": "Họ và tên",
+        "reviews_col_position": "Chức vụ",
+        "reviews_col_status": "Trạng thái",
+        "reviews_col_action": "Thao tác",
+        "status_not_started": "Chưa đánh giá",
+        "status_saved": "Đã lưu nháp",
+        "status_done": "Đã hoàn thành",
+        "review_start": "Đánh giá",
+        "review_continue": "Tiếp tục",
+        "review_edit": "Sửa",
+        "review_view": "Xem",
+        "reviews_saved_notice": "Đã lưu nháp đánh giá {name}. Đánh giá chỉ được tính khi "
+                                "bạn bấm “Hoàn thành đánh giá”.",
+        "reviews_done_notice": "Đã ghi nhận đánh giá {name}.",
+        "reviews_no_record": "Không tìm thấy hồ sơ cán bộ của bạn trong danh bạ.",
+        # the form
+        "review_title": "Đánh giá: {name}",
+        "review_back": "Quay lại danh sách đồng nghiệp",
+        "review_lead": "Chọn một mức cho từng tiêu chí. Bạn có thể lưu nháp rồi quay lại "
+                       "sau; đánh giá chỉ được tính khi bạn bấm “Hoàn thành đánh giá”, và "
+                       "sửa được đến hạn chót.",
+        "review_status": "Trạng thái",
+        "review_closes_label": "Hạn chót",
+        "review_scale_hint": "5 = Rất hài lòng, 1 = Rất không hài lòng",
+        "review_comment_label": "Nhận xét cho đồng nghiệp (không bắt buộc)",
+        "review_comment_hint": "Đồng nghiệp sẽ đọc được nhận xét này sau khi đợt đánh giá kết "
+                               "thúc, không kèm tên bạn hay ngày viết. Tối đa 1.000 ký tự.",
+        "review_finish": "Hoàn thành đánh giá",
+        "review_update": "Lưu thay đổi",
+        "review_save": "Lưu nháp",
+        "review_error_missing": "Vui lòng chọn một mức cho tiêu chí này.",
+        "review_error_invalid": "Mức đã chọn không hợp lệ: chọn từ 1 đến 5.",
+        "review_error_too_long": "Nhận xét dài hơn 1.000 ký tự.",
+        "review_error_comment": "Nhận xét",
+        "review_closed": "Đợt đánh giá đã kết thúc: đánh giá này chỉ để xem, không sửa được.",
+        "review_not_open": "Đợt đánh giá chưa mở: bạn có thể đánh giá từ {time}.",
+        "review_not_saved_closed": "Chưa lưu được: đợt đánh giá không mở.",
+        "review_finished_already": "Đánh giá này đã hoàn thành: hãy sửa rồi bấm “Lưu thay "
+                                   "đổi”.",
+        "review_not_given": "Chưa chọn",
+        "review_no_comment": "Không có nhận xét",
+        "review_none": "Bạn đã không đánh giá đồng nghiệp này.",
+        "review_self": "Bạn không tự đánh giá chính mình.",
+        "review_other_unit": "Bạn chỉ đánh giá được đồng nghiệp cùng đơn vị.",
+        "review_inactive": "Cán bộ này không còn công tác tại đơn vị.",
+        "review_unknown": "Không có cán bộ này trong danh bạ.",
+        # the managers' page
+        "response_title": "Tiến độ đánh giá đồng nghiệp năm {year}",
+        "response_lead": "Số cán bộ đã và chưa đánh giá đồng nghiệp ở các đơn vị bạn phụ "
+                         "trách. Trang này chỉ có số lượng: không ai biết được ai đã đánh "
+                         "giá ai.",
+        "response_caption": "Tiến độ theo đơn vị",
+        "response_col_unit": "Đơn vị",
+        "response_col_invited": "Được mời",
+        "response_col_finished": "Đã hoàn thành",
+        "response_col_in_progress": "Đang đánh giá",
+        "response_col_not_started": "Chưa bắt đầu",
+        "response_col_rate": "Tỷ lệ hoàn thành",
+        "response_col_remind": "Nhắc nhở",
+        "response_remind": "Gửi nhắc nhở ngay",
+        "response_remind_hint": "Thư nhắc đi tới những cán bộ chưa đánh giá xong của đơn vị; "
+                                "mỗi đơn vị được nhắc thêm tối đa một lần một ngày.",
+        "response_reminded_at": "Đã nhắc lúc {time}; gửi lại được sau {again}.",
+        "response_nobody": "Không còn ai cần nhắc.",
+        "response_not_open": "Chỉ nhắc được khi đợt đánh giá đang mở.",
+        "response_sent": "Đã gửi thư nhắc tới {n} cán bộ của {unit}.",
+        "response_limited": "{unit} đã được nhắc trong 24 giờ qua; gửi lại được sau {again}.",
+        "response_none": "Không có đơn vị nào trong phạm vi của bạn.",
+        "response_forbidden": "Trang này dành cho lãnh đạo đơn vị và quản trị viên.",
+        # the audit log
+        "action_review_cycle_sent": "Gửi thư mời, nhắc đánh giá đồng nghiệp",
+        "action_review_reminders_sent": "Gửi thêm thư nhắc đánh giá đồng nghiệp",
+    },
+    "en": {
+        "nav_reviews": "Peer reviews",
+        "nav_review_response": "Review progress",
+        "home_reviews_text": "Review the colleagues of your unit, anonymously, once a year.",
+        "home_response_text": "How many have reviewed in the units you manage; send a "
+                              "reminder.",
+        "reviews_title": "Peer reviews {year}",
+        "reviews_lead": "Review the colleagues of your unit on the five criteria of Decision "
+                        "733/QĐ-TTg. Reviews are anonymous: nobody, managers and "
+                        "administrators included, can tell what you gave whom.",
+        "reviews_closes": "Closes: {time}",
+        "reviews_left_days": "{n} days left",
+        "reviews_left_hours": "{n} hours left",
+        "reviews_left_minutes": "{n} minutes left",
+        "reviews_progress": "{done} of {total} colleagues done",
+        "reviews_progress_label": "Your progress",
+        "reviews_all_done": "You have reviewed every colleague. Thank you! You can still "
+                            "change your reviews until the close.",
+        "reviews_not_open": "The {year} reviews open at {time}.",
+        "reviews_closed": "The {year} reviews closed at {time}. Reviews can no longer be "
+                          "given or changed.",
+        "reviews_results_link": "See how your colleagues reviewed you",
+        "reviews_none": "Your unit has no other colleague to review.",
+        "reviews_caption": "Colleagues to review",
+        "reviews_col_name": "Name",
+        "reviews_col_position": "Position",
+        "reviews_col_status": "Status",
+        "reviews_col_action": "Action",
+        "status_not_started": "Not started",
+        "status_saved": "Saved",
+        "status_done": "Done",
+        "review_start": "Review",
+        "review_continue": "Continue",
+        "review_edit": "Edit",
+        "review_view": "View",
+        "reviews_saved_notice": "Your review of {name} is saved as a draft. It counts only "
+                                "once you press “Finish review”.",
+        "reviews_done_notice": "Your review of {name} is recorded.",
+        "reviews_no_record": "Your official record was not found in the directory.",
+        "review_title": "Review: {name}",
+        "review_back": "Back to the list of colleagues",
+        "review_lead": "Choose a level for each criterion. You can save a draft and come "
+                       "back; the review counts only once you press “Finish review”, and "
+                       "can be changed until the close.",
+        "review_status": "Status",
+        "review_closes_label": "Closes",
+        "review_scale_hint": "5 = Very satisfied, 1 = Very dissatisfied",
+        "review_comment_label": "Comment for your colleague (optional)",
+        "review_comment_hint": "Your colleague will read it after the reviews close, without "
+                               "your name or its date. At most 1,000 characters.",
+        "review_finish": "Finish review",
+        "review_update": "Save changes",
+        "review_save": "Save draft",
+        "review_error_missing": "Choose a level for this criterion.",
+        "review_error_invalid": "That level is not valid: choose 1 to 5.",
+        "review_error_too_long": "The comment is longer than 1,000 characters.",
+        "review_error_comment": "Comment",
+        "review_closed": "The reviews have closed: this review can be read, not changed.",
+        "review_not_open": "The reviews are not open yet: you can review from {time}.",
+        "review_not_saved_closed": "Not saved: the reviews are not open.",
+        "review_finished_already": "This review is finished: change it and press “Save "
+                                   "changes”.",
+        "review_not_given": "Not chosen",
+        "review_no_comment": "No comment",
+        "review_none": "You did not review this colleague.",
+        "review_self": "You do not review yourself.",
+        "review_other_unit": "You can review colleagues of your own unit only.",
+        "review_inactive": "This official no longer works in the unit.",
+        "review_unknown": "There is no such official in the directory.",
+        "response_title": "Peer review progress {year}",
+        "response_lead": "How many officials have reviewed their colleagues in the units you "
+                         "manage. Counts only: nobody can tell who reviewed whom.",
+        "response_caption": "Progress by unit",
+        "response_col_unit": "Unit",
+        "response_col_invited": "Invited",
+        "response_col_finished": "Finished",
+        "response_col_in_progress": "In progress",
+        "response_col_not_started": "Not started",
+        "response_col_rate": "Finished (%)",
+        "response_col_remind": "Reminder",
+        "response_remind": "Send a reminder now",
+        "response_remind_hint": "The reminder goes to the unit's officials who have not "
+                                "finished; a unit can be sent one extra reminder a day.",
+        "response_reminded_at": "Reminded at {time}; again after {again}.",
+        "response_nobody": "Nobody left to remind.",
+        "response_not_open": "Reminders only while the reviews are open.",
+        "response_sent": "A reminder was sent to {n} officials of {unit}.",
+        "response_limited": "{unit} was reminded in the last 24 hours; again after {again}.",
+        "response_none": "No unit is in your scope.",
+        "response_forbidden": "This page is for unit heads and administrators.",
+        "action_review_cycle_sent": "Peer-review invitations or reminders sent",
+        "action_review_reminders_sent": "Extra peer-review reminder sent",
+    },
+}

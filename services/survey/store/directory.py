@@ -198,7 +198,7 @@ def colleagues(official: dict) -> list[dict]:
     """Active officials of `official`'s unit, that official aside, by code."""
     cursor = Official._get_collection().find(
         {"unit": official["unit"], "active": {"$ne": False}, "_id": {"$ne": official["code"]}},
-        {"full_name": 1}).sort("_id", 1)
+        {"full_name": 1, "position": 1}).sort("_id", 1)
     return [as_record(d) for d in cursor]
 
 

@@ -21,12 +21,20 @@ def ensure_indexes() -> None:
 
 
 def add_link(digest: str, *, official: str, created_at: datetime, expires_at: datetime,
-             next_path: str, event: Event, notify: Notify | None = None) -> None:
+             next_path: str, event: Event | None, notify: Notify | None = None) -> None:
+    """Store a link; with its `auth.link_requested` event, or without when another write
+    carries the event (an invitation's or a reminder's, claimed once)."""
     SignInLink._get_collection().insert_one(
         {"_id": digest, "official": official, "created_at": created_at,
          "expires_at": expires_at, "used_at": None, "next": next_path,
-         **outbox_fields(event)})
-    notify_of(notify, SignInLink, digest)
+         **(outbox_fields(event) if event is not None else {})})
+    if event is not None:
+        notify_of(notify, SignInLink, digest)
+
+
+def drop_link(digest: str) -> None:
+    """Forget a link never sent (its invitation was claimed by another process)."""
+    SignInLink._get_collection().delete_one({"_id": digest, "outbox_event": None})
 
 
 def claim_link(digest: str, now: datetime) -> dict | None:
