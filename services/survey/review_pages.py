@@ -114,14 +114,17 @@ def _reviewee(year: str, reviewee: str, t: dict):
         return None, forbidden_page(t[REFUSALS.get(exc.slug, "reviews_no_record")])
 
 
-def _form_page(year: str, person: dict, *, status: str, values: dict, errors: dict,
-               notice: str | None = None, code: int = 200):
+def _form_page(year: str, person: dict, *, status: str, values: dict,
+               problems: dict | None = None, notice: str | None = None, code: int = 200):
     t = words()["t"]
     window = window_view(year, t)
     criteria = words()["criteria"]
-    summary = {f"{c}-{SCALE_ORDER[0]}": f"{i}. {criteria[c]}: {errors[c]}"
-               for i, c in enumerate(criteria, 1) if c in errors}
-    if "comment" in errors:
+    problems = problems or {}
+    errors = {field: t[f"review_error_{problem}"] for field, problem in problems.items()}
+    # the summary at the top names each field with a short word; the field says more
+    summary = {f"{c}-{SCALE_ORDER[0]}": f"{i}. {criteria[c]}: {t[f'review_short_{problems[c]}']}"
+               for i, c in enumerate(criteria, 1) if c in problems}
+    if "comment" in problems:
         summary["comment"] = f"{t['review_error_comment']}: {errors['comment']}"
     return render_page(
         "reviews/form.html", code, title=t["review_title"].format(name=person["full_name"]),
@@ -143,7 +146,7 @@ def review_form(year: str, reviewee: str):
     if refusal is not None:
         return refusal
     status, values = reviews.form_values(year, g.principal.official, person["code"], _key())
-    return _form_page(year, person, status=status, values=values, errors={})
+    return _form_page(year, person, status=status, values=values)
 
 
 @review_pages.post("/reviews/<year>/<reviewee>")
@@ -164,8 +167,8 @@ def review_submit(year: str, reviewee: str):
                                                    max_comment=MAX_TEXT)
     status, _ = reviews.form_values(year, g.principal.official, person["code"], _key())
     if problems:
-        return _form_page(year, person, status=status, values=body, code=422, errors={
-            field: t[f"review_error_{problem}"] for field, problem in problems.items()})
+        return _form_page(year, person, status=status, values=body, problems=problems,
+                          code=422)
     try:
         if finishing:
             reviews.submit_review(year, g.principal.official, person["code"], body,
@@ -177,8 +180,8 @@ def review_submit(year: str, reviewee: str):
     except Conflict as exc:
         notice = t["review_finished_already" if exc.slug == "review-finished"
                    else "review_not_saved_closed"]
-        return _form_page(year, person, status=status, values=body, errors={},
-                          notice=notice, code=409)
+        return _form_page(year, person, status=status, values=body, notice=notice,
+                          code=409)
     outcome = "done" if finishing else "saved"
     return redirect(f"/reviews/{year}?{outcome}={person['code']}", code=303)
 

@@ -44,7 +44,7 @@ def test_the_list_shows_each_colleague_with_status_progress_and_the_close(client
     assert "<strong>Cán bộ A</strong>" not in page
     assert page.count("Chưa đánh giá") == 2 and "Đã hoàn thành 0 trên 2 đồng nghiệp" in page
     assert re.search(r"Hạn chót: \d\d:\d\d, \d\d/\d\d/\d{4}", page) and "còn 10 ngày" in page
-    assert f'href="/reviews/{YEAR}/B">Đánh giá<span class="sr-only">: Cán bộ B' in page
+    assert f'href="/reviews/{YEAR}/B">Đánh giá<span class="sr-only"> Cán bộ B' in page
     assert 'aria-current="page">Đánh giá đồng nghiệp</a>' in page  # the header's link
     english = html(client.get(f"/reviews/{YEAR}?lang=en"))
     assert "0 of 2 colleagues done" in english and "Not started" in english
@@ -95,8 +95,9 @@ def test_finishing_needs_every_criterion_and_keeps_what_was_typed(survey, client
     assert re.findall(r'href="#(\w+)-5"', summary) == ["conduct", "ethics", "dress",
                                                        "participation"]
     assert page.count('<p class="field-error"') == 4
-    assert "5. Tích cực tham gia các phong trào thi đua: Vui lòng chọn" in summary
-    assert "3. Chuẩn mực về đạo đức, lối sống: Mức đã chọn không hợp lệ" in summary
+    assert "5. Tích cực tham gia các phong trào thi đua: chưa chọn mức" in summary
+    assert "3. Chuẩn mực về đạo đức, lối sống: mức không hợp lệ" in summary
+    assert page.count("Vui lòng chọn một mức cho tiêu chí này.") == 3
     assert 'aria-describedby="conduct-error"' in page and 'href="#conduct-5"' in page
     assert 'id="discipline-5" name="discipline" value="5" checked' in page
     assert "Tận tụy</textarea>" in page

@@ -136,7 +136,7 @@ def test_the_page_shows_the_same_counts_and_reminds_by_form(survey, client, ctx,
                                                        sessions.CSRF_FIELD: csrf})
     assert r.status_code == 303
     done = client.get(r.headers["Location"]).get_data(as_text=True)
-    assert "Đã gửi thư nhắc tới 2 cán bộ của Phường Một." in done  # A and B
+    assert "Đã gửi thư nhắc tới 2 cán bộ chưa đánh giá xong của Phường Một" in done  # A and B
     assert "Đã nhắc lúc" in done and 'name="unit" value=' not in done
     again = client.post(f"/reviews/response/{YEAR}", data={"unit": "U1",
                                                            sessions.CSRF_FIELD: csrf})
