@@ -131,6 +131,29 @@ def test_peer_reviews_last_year_closed_this_year_open(seeded):
     now = datetime.combine(TODAY, time(9), running.settings.tz)
     assert reviews.window("2025")["closes_at"] < now < reviews.window("2026")["closes_at"]
     assert reviews.window("2026")["opens_at"] < now
+    assert reviews.window("2026")["remind_before"] == ["P7D", "P3D", "P1D"]
+
+
+def test_this_years_reviews_are_under_way_with_drafts_and_no_invitation_sent_again(seeded):
+    """The open window's invitations went out when it opened (the history): notify plans
+    them again on hearing of the window, and survey sends none twice."""
+    running, _, _ = seeded
+    from services.survey import review_cycle
+    from services.survey.documents import ReviewDraft, ReviewNotice
+    from services.survey.store import review_cycle as cycle_store
+
+    assert ReviewDraft._get_collection().count_documents({}) > 0
+    ward = dict(cycle_store.active_by_unit())["UBND-HC"]
+    progress = review_cycle.progress_of(
+        "2026", ward, running.app.extensions["survey"].key("reviewer-pseudonym"))
+    assert any(p.saved for p in progress.values()) and any(p.done for p in progress.values())
+    assert "in_progress" in {p.state for p in progress.values()}
+    invited = {d["official"] for d in ReviewNotice._get_collection().find({"year": "2026"})}
+    assert invited == {m["code"] for m in ward} | {"SNV01", "SNV02"}
+    assert running.bus.drain_wait(timeout=30)
+    log = running.client.get("/api/v1/notifications?kind=review.invitation",
+                             headers=ADMIN).get_json()
+    assert log == []
 
 
 def test_the_demo_has_a_unit_head_and_an_administrator_who_sign_in(seeded):

@@ -63,6 +63,8 @@ def test_edit_replaces_the_review(survey, client, people):
     events = review_events(survey)
     assert {e.data["id"] for e in events} == {events[0].data["id"]}
     assert max(e.data["revision"] for e in events) == 2
+    # the comment travels with the review (for the reviewee's results), the edit's replacing
+    assert events[-1].data["comment"] == "Đã sửa"
 
 
 def test_the_reviewer_is_never_named(survey, client, people):

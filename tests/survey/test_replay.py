@@ -3,11 +3,12 @@ same event it was when first published (a rebuilt database must equal the lost o
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from devkit.apps import ADMIN, queued_events, rating_body
 from shared import auth_events as auth
 from shared import events as ev
+from shared import review_events
 from shared import topology
 from tests.conftest import wait_for
 
@@ -18,7 +19,8 @@ def by_id(events) -> dict:
     """Each record's latest event data, keyed by what identifies the record."""
     out = {}
     for e in events:
-        key = e.data.get("id") or e.data.get("code") or e.data.get("digest")
+        key = e.data.get("id") or e.data.get("code") or e.data.get("digest") or \
+            e.data.get("year")
         out[(e.type, key)] = e.data
     return out
 
@@ -30,15 +32,23 @@ def test_a_replay_publishes_each_record_as_it_was_first_published(survey, client
             token, overall=overall, factors={"access": 3}, comment="Nhanh, đúng hẹn",
             receipt_code=f"BN-{overall}")).status_code == 201
     reviewer = client.post("/api/v1/officials/CB2/tokens", headers=ADMIN).get_json()["token"]
-    r = client.put(f"/api/v1/peer-reviews/{year}/CB1", json={"scores": SCORES},
+    r = client.put(f"/api/v1/peer-reviews/{year}/CB1", json={"scores": SCORES,
+                                                             "comment": "Chu đáo"},
                    headers={"Authorization": f"Bearer {reviewer}"})
     assert r.status_code == 201
+    # the year's window too: scoring publishes the year's peer results once it closes
+    now = datetime.now(UTC)
+    assert client.put(f"/api/v1/review-windows/{year}", headers=ADMIN, json={
+        "opens_at": (now - timedelta(days=1)).isoformat(),
+        "closes_at": (now + timedelta(days=9)).isoformat(),
+        "remind_before": ["P1D"]}).status_code == 201
     survey.runtime.get("survey.relay").flush()
     scoring_queue = topology.queue_for("scoring").name
     first = by_id(queued_events(survey, scoring_queue))
     assert {t for t, _ in first} == {ev.UNIT_UPSERTED, ev.OFFICIAL_UPSERTED,
                                       ev.RATING_SUBMITTED, ev.PEER_REVIEW_SUBMITTED,
-                                      auth.KEYS_PUBLISHED, auth.TOKEN_ISSUED}
+                                      auth.KEYS_PUBLISHED, auth.TOKEN_ISSUED,
+                                      review_events.WINDOW_SET}
     notify_before = len(queued_events(survey, topology.queue_for("notify").name))
 
     r = client.post("/api/v1/replays", json={"target": "scoring"}, headers=ADMIN)
