@@ -158,11 +158,13 @@ def read_review_form(form: Mapping[str, str], *, finishing: bool,
 
 
 def time_left(now: datetime, until: datetime) -> tuple[int, str]:
-    """How long until `until`, to the nearest day (from two days), hour (from one hour)
-    or minute, as (number, unit)."""
+    """How long until `until` as (number, unit): minutes (rounded up) below an hour,
+    hours below two days, else days (each to the nearest)."""
     seconds = max(0, int((until - now).total_seconds()))
-    if seconds >= 2 * 86400:
-        return (seconds + 43200) // 86400, "days"
-    if seconds >= 3600:
-        return (seconds + 1800) // 3600, "hours"
-    return max(1, -(-seconds // 60)), "minutes"
+    minutes = max(1, -(-seconds // 60))
+    if minutes < 60:
+        return minutes, "minutes"
+    hours = (seconds + 1800) // 3600
+    if hours < 48:
+        return hours, "hours"
+    return (seconds + 43200) // 86400, "days"

@@ -8,8 +8,7 @@ from datetime import UTC, datetime, timedelta
 from devkit.apps import ADMIN, queued_events, rating_body
 from shared import auth_events as auth
 from shared import events as ev
-from shared import review_events
-from shared import topology
+from shared import review_events, topology
 from tests.conftest import wait_for
 
 SCORES = dict.fromkeys(("discipline", "conduct", "ethics", "dress", "participation"), 4)

@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from devkit.apps import ADMIN
-from services.survey import review_cycle, reviews
+from services.survey import review_cycle, review_rules, reviews
 from services.survey.documents import PeerReviewWindow, ReviewNotice
 from shared import signin
 from shared.messages import OutgoingMessage
@@ -169,3 +169,14 @@ def test_no_secret_and_no_reviewer_in_what_is_kept_or_sent(survey, client, ctx, 
         # the counts are the official's own; no colleague is named
         assert set(link.data["context"]) == {"year", "assigned", "done", "pending",
                                              "closes_at", "extra"}
+
+
+@pytest.mark.parametrize("left, said", [
+    (timedelta(seconds=20), (1, "minutes")), (timedelta(minutes=58, seconds=30), (59, "minutes")),
+    (timedelta(minutes=59, seconds=30), (1, "hours")),  # never "60 minutes"
+    (timedelta(hours=1), (1, "hours")), (timedelta(hours=47, minutes=20), (47, "hours")),
+    (timedelta(days=9, hours=23), (10, "days")), (timedelta(days=2, hours=5), (2, "days")),
+])
+def test_the_time_left_is_said_as_people_count_it(left, said):
+    now = datetime(2026, 12, 4, 9, tzinfo=UTC)
+    assert review_rules.time_left(now, now + left) == said
