@@ -13,7 +13,7 @@ from flask import Blueprint, g, redirect, request
 from services.survey import keys, review_cycle, review_rules
 from services.survey.context import context
 from services.survey.pages import local_time
-from services.survey.review_pages import FORMS, window_view, year_of
+from services.survey.review_pages import FORMS, window_view, year_page
 from services.survey.store import directory
 from services.survey.store import review_cycle as cycle_store
 from shared.db import stored_now
@@ -69,11 +69,9 @@ def _page(year: str, *, notice: str | None = None, error: str | None = None,
 
 @response_pages.get("/reviews/response/<year>")
 @page
+@year_page
 def response_page(year: str):
     """Each unit's response counts, and its reminder button."""
-    year = year_of(year)
-    if year is None:
-        return not_found_page()
     t = words()["t"]
     notice = None
     unit = directory.find("unit", request.args.get("reminded", "")[:64])
@@ -87,11 +85,9 @@ def response_page(year: str):
 @body_types(*FORMS)
 @page
 @personal
+@year_page
 def response_remind(year: str):
     """Send one unit's pending officials an extra reminder now."""
-    year = year_of(year)
-    if year is None:
-        return not_found_page()
     t, ctx = words()["t"], context()
     code = request.form.get("unit", "")[:64]
     try:

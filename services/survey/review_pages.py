@@ -10,6 +10,7 @@ metrics (`personal`), and none shows anything of anyone else's reviews.
 
 from __future__ import annotations
 
+import functools
 import re
 
 from flask import Blueprint, g, redirect, request
@@ -43,6 +44,19 @@ def year_of(text: str) -> str | None:
     return text
 
 
+def year_page(view):
+    """A page with a year in its path: 404 unless it is one (YYYY, 1900-2999)."""
+
+    @functools.wraps(view)
+    def wrapper(year: str, *args, **kwargs):
+        year = year_of(year)
+        if year is None:
+            return not_found_page()
+        return view(year, *args, **kwargs)
+
+    return wrapper
+
+
 def window_view(year: str, t: dict) -> dict:
     """The year's window as the pages tell it: phase (before, open, closed), the local
     times, the time left."""
@@ -71,11 +85,9 @@ def reviews_now():
 @review_pages.get("/reviews/<year>")
 @page
 @personal
+@year_page
 def review_list(year: str):
     """The colleagues to review, with the reviewer's own progress."""
-    year = year_of(year)
-    if year is None:
-        return not_found_page()
     t = words()["t"]
     try:
         people = reviews.colleagues(year, g.principal.official, _key())
@@ -102,7 +114,7 @@ def _notice(rows: list[dict], t: dict) -> str | None:
     return None
 
 
-def _reviewee(year: str, reviewee: str, t: dict):
+def _reviewee(reviewee: str, t: dict):
     """The colleague of the form, or the page that refuses it."""
     if not re.fullmatch(CODE_PATTERN, reviewee):
         return None, not_found_page(t["review_unknown"])
@@ -136,13 +148,11 @@ def _form_page(year: str, person: dict, *, status: str, values: dict,
 @review_pages.get("/reviews/<year>/<reviewee>")
 @page
 @personal
+@year_page
 def review_form(year: str, reviewee: str):
     """The form of one colleague: the reviewer's review or draft, to change until the
     close; read-only outside the window."""
-    year, t = year_of(year), words()["t"]
-    if year is None:
-        return not_found_page()
-    person, refusal = _reviewee(year, reviewee, t)
+    person, refusal = _reviewee(reviewee, words()["t"])
     if refusal is not None:
         return refusal
     status, values = reviews.form_values(year, g.principal.official, person["code"], _key())
@@ -153,12 +163,11 @@ def review_form(year: str, reviewee: str):
 @body_types(*FORMS)
 @page
 @personal
+@year_page
 def review_submit(year: str, reviewee: str):
     """Save a draft (what is given so far) or finish the review (all five criteria)."""
-    year, t = year_of(year), words()["t"]
-    if year is None:
-        return not_found_page()
-    person, refusal = _reviewee(year, reviewee, t)
+    t = words()["t"]
+    person, refusal = _reviewee(reviewee, t)
     if refusal is not None:
         return refusal
     ctx = context()

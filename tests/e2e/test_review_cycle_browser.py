@@ -21,16 +21,16 @@ from pathlib import Path
 import pytest
 import requests
 
-from devkit.apps import ADMIN, ADMIN_TOKEN
-from devkit.procs import start_ready
-from devkit.receivers import SmtpServer
+from devkit.apps import ADMIN
 from tests.conftest import wait_for
+from tests.e2e import test_signin_browser as signin
 from tests.survey import conftest as survey_fixtures
 
 pytestmark = [pytest.mark.rabbitmq, pytest.mark.slow]
 chromium = survey_fixtures.browser  # Debian's Chromium, one per module (a fixture)
+system = signin.system  # the three services as processes, a real SMTP server (a fixture)
+shoot = signin.shoot
 YEAR = str(datetime.now(UTC).year)
-WIDTHS = (390, 1280)
 # the ward: R follows the invitation in the browser; P1 is the reviewee who reads the
 # results; P2 and P3 review P1 by token; H heads the ward from the department above
 WARD = [("R", "Nguyễn Thị Lan", "lannt@haichau.example.vn"),
@@ -42,33 +42,6 @@ EMAILS = {code: email for code, _, email in WARD}
 SCORES = {"discipline": 4, "conduct": 4, "ethics": 5, "dress": 4, "participation": 3}
 LINK = re.compile(r"http://127\.0\.0\.1:\d+/login/\S+")
 INVITATION, REMINDER = "Mời đánh giá đồng nghiệp", "Đánh giá đồng nghiệp năm"
-
-
-@pytest.fixture(scope="module")
-def system(rabbit_url):
-    from devkit import rabbit
-
-    rabbit.delete_topology(rabbit_url)
-    smtp = SmtpServer().start()
-    env = {"AMQP_URL": rabbit_url, "ADMIN_TOKEN": ADMIN_TOKEN, "SMTP_URL": smtp.url,
-           "LOG_LEVEL": "INFO"}
-    procs = start_ready(env, "services.survey", "services.scoring", "services.notify")
-    try:
-        yield procs, smtp
-    finally:
-        for proc in procs:
-            proc.stop()
-        smtp.stop()
-        rabbit.delete_topology(rabbit_url)
-
-
-def shoot(page, name: str, folder: Path) -> None:
-    """The page at each width, whole (the viewport put back as it was)."""
-    size = page.viewport_size
-    for width in WIDTHS:
-        page.set_viewport_size({"width": width, "height": 900})
-        page.screenshot(path=str(folder / f"{name}-{width}.png"), full_page=True)
-    page.set_viewport_size(size)
 
 
 def mails(smtp, subject: str) -> dict[str, list]:

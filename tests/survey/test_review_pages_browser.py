@@ -15,10 +15,10 @@ from werkzeug.serving import make_server
 
 from devkit.apps import ADMIN
 from shared import sessions
+from tests.e2e.test_signin_browser import shoot
 from tests.survey.cycle import YEAR, open_window, ward
 
 pytestmark = pytest.mark.slow
-WIDTHS = (390, 1280)
 
 
 @pytest.fixture
@@ -54,26 +54,17 @@ def shots(tmp_path) -> Path:
     return folder
 
 
-def shoot(page, folder: Path, name: str) -> None:
-    """The page at each width, whole (the viewport put back as it was)."""
-    size = page.viewport_size
-    for width in WIDTHS:
-        page.set_viewport_size({"width": width, "height": 900})
-        page.screenshot(path=str(folder / f"{name}-{width}.png"), full_page=True)
-    page.set_viewport_size(size)
-
-
 def test_an_official_reviews_colleagues_in_the_browser(browser, site, shots):
     base, survey = site
     context, page = signed_in_page(browser, base, survey, "A")
     page.goto(f"{base}/reviews")
     page.get_by_role("heading", name=f"Đánh giá đồng nghiệp năm {YEAR}").wait_for()
     assert page.get_by_text("Đã hoàn thành 0 trên 5 đồng nghiệp").is_visible()
-    shoot(page, shots, "reviews-list")
+    shoot(page, "reviews-list", shots)
 
     page.get_by_role("link", name="Đánh giá Cán bộ B").click()
     page.get_by_role("heading", name="Đánh giá: Cán bộ B").wait_for()
-    shoot(page, shots, "review-form")
+    shoot(page, "review-form", shots)
     group = page.get_by_role("group", name="1. Tinh thần, thái độ làm việc")
     group.get_by_label("Rất hài lòng", exact=False).first.check()
     page.get_by_role("button", name="Hoàn thành đánh giá").click()
@@ -82,13 +73,13 @@ def test_an_official_reviews_colleagues_in_the_browser(browser, site, shots):
     assert page.get_by_role("group", name="2. Chuẩn mực trong giao tiếp, ứng xử") \
         .get_by_text("Vui lòng chọn một mức cho tiêu chí này.").is_visible()
     assert group.get_by_label("5 · Rất hài lòng").is_checked()  # kept
-    shoot(page, shots, "review-form-errors")
+    shoot(page, "review-form-errors", shots)
 
     page.get_by_label("Nhận xét cho đồng nghiệp").fill("Luôn đúng giờ, nhiệt tình.")
     page.get_by_role("button", name="Lưu nháp").click()
     page.get_by_role("status").filter(has_text="Đã lưu nháp đánh giá Cán bộ B").wait_for()
     assert page.get_by_role("row", name="Cán bộ B").get_by_text("Đã lưu nháp").is_visible()
-    shoot(page, shots, "reviews-list-saved")
+    shoot(page, "reviews-list-saved", shots)
     page.get_by_role("link", name="Tiếp tục Cán bộ B").click()
     for legend, label in (("2. Chuẩn mực trong giao tiếp", "4 · Hài lòng"),
                           ("3. Chuẩn mực về đạo đức", "5 · Rất hài lòng"),
@@ -100,12 +91,12 @@ def test_an_official_reviews_colleagues_in_the_browser(browser, site, shots):
     page.get_by_role("button", name="Hoàn thành đánh giá").click()
     page.get_by_role("status").filter(has_text="Đã ghi nhận đánh giá Cán bộ B").wait_for()
     assert page.get_by_text("Đã hoàn thành 1 trên 5 đồng nghiệp").is_visible()
-    shoot(page, shots, "reviews-list-progress")
+    shoot(page, "reviews-list-progress", shots)
     assert _no_sideways_scroll(browser, base, survey, [
         f"/reviews/{YEAR}", f"/reviews/{YEAR}/B", f"/reviews/{YEAR}/C"])
     page.goto(f"{base}/reviews/{YEAR}?lang=en")
     page.get_by_role("heading", name=f"Peer reviews {YEAR}").wait_for()
-    shoot(page, shots, "reviews-list-en")
+    shoot(page, "reviews-list-en", shots)
     context.close()
 
 
@@ -134,11 +125,11 @@ def test_a_manager_reads_the_response_and_reminds_a_unit(browser, site, shots):
     page.get_by_role("heading", name=f"Tiến độ đánh giá đồng nghiệp năm {YEAR}").wait_for()
     row = page.get_by_role("row", name="Phường Một")
     assert "0%" in row.inner_text()
-    shoot(page, shots, "review-response")
+    shoot(page, "review-response", shots)
     row.get_by_role("button", name="Gửi nhắc nhở ngay Phường Một").click()
     page.get_by_role("status").filter(has_text="Đã gửi thư nhắc tới 2 cán bộ").wait_for()
     assert "Đã nhắc lúc" in page.get_by_role("row", name="Phường Một").inner_text()
-    shoot(page, shots, "review-response-reminded")
+    shoot(page, "review-response-reminded", shots)
     assert _no_sideways_scroll(browser, base, survey, [f"/reviews/response/{YEAR}"])
     context.close()
 
@@ -156,11 +147,11 @@ def test_after_the_close_the_form_reads_as_a_record(browser, site, shots):
         "closes_at": (now - timedelta(minutes=5)).isoformat()}).status_code == 200
     page.goto(f"{base}/reviews/{YEAR}")
     assert page.get_by_role("link", name="Xem kết quả đồng nghiệp đánh giá bạn").is_visible()
-    shoot(page, shots, "reviews-list-closed")
+    shoot(page, "reviews-list-closed", shots)
     page.get_by_role("link", name="Xem Cán bộ B").click()
     assert page.get_by_text("chỉ để xem, không sửa được").is_visible()
     assert page.get_by_role("radio").count() == 0
     assert page.get_by_text("bản nháp chưa hoàn thành").is_visible()
     assert page.get_by_role("row", name="1. Tinh thần").get_by_text("4 · Hài lòng").is_visible()
-    shoot(page, shots, "review-form-closed")
+    shoot(page, "review-form-closed", shots)
     context.close()
