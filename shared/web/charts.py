@@ -169,8 +169,9 @@ def bar_chart(labels: list[str], values: list[float | None], *, title: str, summ
             body.append(f'<rect x="{x:.1f}" y="{top + plot_h - h:.1f}" width="{bar:.1f}" '
                         f'height="{h:.1f}" fill="{colour}"><title>{escape(label)}: '
                         f'{_fmt(v, decimals)}</title></rect>')
-        body.append(f'<text x="{x + bar / 2:.1f}" y="{top + plot_h - (plot_h * (v or 0) / y_max) - 4:.1f}" '
-                    f'fill="{INK}" text-anchor="middle">{_fmt(v, decimals)}</text>')
+        above = top + plot_h - plot_h * (v or 0) / y_max - 4
+        body.append(f'<text x="{x + bar / 2:.1f}" y="{above:.1f}" fill="{INK}" '
+                    f'text-anchor="middle">{_fmt(v, decimals)}</text>')
         body.append(f'<text x="{x + bar / 2:.1f}" y="{height - bottom + 18}" fill="{INK}" '
                     f'text-anchor="middle">{escape(label)}</text>')
     return _svg(width, height, title, summary, body)
