@@ -6,6 +6,7 @@ links.
 
 from __future__ import annotations
 
+import contextlib
 import math
 from datetime import datetime
 from urllib.parse import urlencode
@@ -104,9 +105,35 @@ def detail_lines(details: dict, t: dict) -> list[str]:
         if key in details:
             value = details.pop(key)
             lines.append(t[f"detail_{key}"].format(value=value or t["detail_none"]))
+    lines += _review_lines(details, t)
     for key, value in details.items():
         value = ", ".join(map(str, value)) if isinstance(value, list) else value
         lines.append(f"{key}: {value}")
+    return lines
+
+
+def _review_lines(details: dict, t: dict) -> list[str]:
+    """The review cycle's details in words (taken out of `details`): a window's times and
+    reminders, what was sent and to how many."""
+    lines = []
+    kind, offset = details.pop("kind", None), details.pop("offset", None)
+    if kind in ("invitation", "reminder"):
+        lines.append(t[f"detail_review_{kind}"] + (
+            f" ({t['detail_before_close'].format(offset=offset)})" if offset else ""))
+    for key in ("opens_at", "closes_at"):
+        if isinstance(details.get(key), str):
+            with contextlib.suppress(ValueError):
+                moment = datetime.fromisoformat(details[key])
+                lines.append(t[f"detail_{key}"].format(time=local_time(moment)))
+                details.pop(key)
+    if "remind_before" in details:
+        offsets = details.pop("remind_before") or []
+        lines.append(t["detail_remind_before"].format(
+            offsets=", ".join(offsets) if offsets else t["detail_none"]))
+    if "year" in details:
+        lines.append(t["detail_year"].format(year=details.pop("year")))
+    if "sent" in details:
+        lines.append(t["detail_sent"].format(n=details.pop("sent")))
     return lines
 
 

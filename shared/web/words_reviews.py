@@ -107,6 +107,14 @@ WORDS: dict[str, dict[str, str]] = {
         # the audit log
         "action_review_cycle_sent": "Gửi thư mời, nhắc đánh giá đồng nghiệp",
         "action_review_reminders_sent": "Gửi thêm thư nhắc đánh giá đồng nghiệp",
+        "detail_review_invitation": "Thư mời",
+        "detail_review_reminder": "Thư nhắc",
+        "detail_before_close": "{offset} trước hạn chót",
+        "detail_opens_at": "Mở: {time}",
+        "detail_closes_at": "Hạn chót: {time}",
+        "detail_remind_before": "Nhắc trước hạn chót: {offsets}",
+        "detail_year": "Năm {year}",
+        "detail_sent": "Số cán bộ được gửi thư: {n}",
     },
     "en": {
         "nav_reviews": "Peer reviews",
@@ -209,5 +217,13 @@ WORDS: dict[str, dict[str, str]] = {
         "response_forbidden": "This page is for unit heads and administrators.",
         "action_review_cycle_sent": "Peer-review invitations or reminders sent",
         "action_review_reminders_sent": "Extra peer-review reminder sent",
+        "detail_review_invitation": "Invitation",
+        "detail_review_reminder": "Reminder",
+        "detail_before_close": "{offset} before the close",
+        "detail_opens_at": "Opens: {time}",
+        "detail_closes_at": "Closes: {time}",
+        "detail_remind_before": "Reminders before the close: {offsets}",
+        "detail_year": "Year {year}",
+        "detail_sent": "Officials emailed: {n}",
     },
 }

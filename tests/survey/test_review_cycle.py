@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from devkit.apps import ADMIN
+from devkit.auth import signed_in
 from services.survey import review_cycle, review_rules, reviews
 from services.survey.documents import PeerReviewWindow, ReviewNotice
 from shared import signin
@@ -154,6 +155,14 @@ def test_notify_word_arrives_on_survey_queue(survey, client, people):
     entries = client.get("/api/v1/audit?action=review_cycle_sent", headers=ADMIN).get_json()
     assert [(e["actor"], e["target"], e["details"]) for e in entries] == [
         ("system", YEAR, {"kind": "invitation", "offset": None, "sent": 2})]
+    # the audit page says it in words
+    client.put("/api/v1/officials/AD", headers=ADMIN, json={
+        "full_name": "Quản trị", "unit": "D", "roles": ["admin"]})
+    signed_in(client, "AD", survey.app.config["CONGSO_SESSION_SIGNER"])
+    page = client.get("/audit").get_data(as_text=True)
+    assert "Gửi thư mời, nhắc đánh giá đồng nghiệp" in page
+    assert "<br>Thư mời<br>Số cán bộ được gửi thư: 2" in page
+    assert "Nhắc trước hạn chót: P3D" in page and "opens_at" not in page
 
 
 def test_no_secret_and_no_reviewer_in_what_is_kept_or_sent(survey, client, ctx, people):
