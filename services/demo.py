@@ -305,7 +305,10 @@ congso demo: survey, scoring and notify in one process on {base}
 Sign in at {base}/login as
   the ward's chairman (a unit head)    {HEAD_EMAIL}
   the department's administrator       {ADMIN_EMAIL}
+  an official of the ward              {work_email(OFFICIALS[0][1])}
   (no SMTP_URL: the sign-in link is printed on this console, marked [demo])
+This year's peer reviews are open: {base}/reviews
+  (the head reads how far the ward has got at {base}/reviews/response)
 
 Rate official CB001 at the demo counter, then read the score back:
   curl -s -X POST {base}/api/v1/ratings -H 'Content-Type: application/json' \\

@@ -172,3 +172,4 @@ def test_the_demo_has_a_unit_head_and_an_administrator_who_sign_in(seeded):
     banner = demo.banner(running.settings, counter)
     assert f"{running.settings.public_base_url}/login" in banner
     assert demo.HEAD_EMAIL in banner and demo.ADMIN_EMAIL in banner
+    assert "lannt@haichau.example.vn" in banner and "/reviews/response" in banner
