@@ -73,6 +73,7 @@ PERSONAL_EVENTS = frozenset({
 # under one label (a backlog of one while the broker is away would date that action).
 PERSONAL_COLLECTIONS = frozenset({
     "peer_reviews", "official_tokens", "signin_links", "revocations", "audit", "audit_outbox",
+    "review_notices", "review_drafts",
 })
 
 

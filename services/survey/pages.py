@@ -17,7 +17,7 @@ from services.survey.context import context
 from services.survey.store import access as token_store
 from services.survey.store import audit as audit_store
 from services.survey.store import directory
-from shared.web.pages import add_nav_link, forbidden_page, page, render_page, words
+from shared.web.pages import forbidden_page, page, render_page, words
 
 PER_PAGE = 50
 
@@ -171,12 +171,9 @@ def audit_log_page():
 
 
 def install_pages(app) -> None:
-    from services.survey.response_pages import install_response_pages, may_see_response
+    from services.survey.response_pages import install_response_pages
     from services.survey.review_pages import install_review_pages
 
     app.register_blueprint(pages)
     install_review_pages(app)
     install_response_pages(app)
-    add_nav_link(app, "/reviews", "nav_reviews")
-    add_nav_link(app, "/reviews/response", "nav_review_response", allowed=may_see_response)
-    add_nav_link(app, "/audit", "nav_audit", allowed=lambda user: user.is_admin)

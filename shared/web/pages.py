@@ -92,24 +92,33 @@ def _context() -> dict:
     }
 
 
+def _manages_or_admin(user) -> bool:
+    store = auth.access_store()
+    return user.is_admin or bool(store and store.manages(user.official))
+
+
+# The header of the one site: every page shows the same links, whichever service serves
+# it (behind the proxy they are one site), each to the users who may open it.
+SITE_NAV = (
+    ("/", "nav_home", lambda user: True),
+    ("/reviews", "nav_reviews", lambda user: user.kind == "official"),
+    ("/reviews/response", "nav_review_response", _manages_or_admin),
+    ("/audit", "nav_audit", lambda user: user.is_admin),
+)
+
+
 def navigation(user, lang: str) -> list[dict]:
-    """The links of the header: only pages this user may open."""
+    """The links of the header: only pages this user may open; the one that holds this
+    page (the longest that leads to it) is marked current."""
     if user is None:
         return []
     t = messages.catalogue(lang)["t"]
-    links = [("/", t["nav_home"])]
-    for path, key, allowed in current_app.config.get("CONGSO_NAV", []):
-        if allowed(user):
-            links.append((path, t[key]))
+    links = [(path, t[key]) for path, key, allowed in SITE_NAV if allowed(user)]
     here = request.path
-    return [{"url": url, "label": label,
-             "current": here == url or (url != "/" and here.startswith(url))}
-            for url, label in links]
-
-
-def add_nav_link(app, path: str, words_key: str, allowed=lambda user: True) -> None:
-    """Show `path` in the header to the users `allowed(user)` says may open it."""
-    app.config.setdefault("CONGSO_NAV", []).append((path, words_key, allowed))
+    holding = [path for path, _ in links
+               if here == path or (path != "/" and here.startswith(path.rstrip("/") + "/"))]
+    current = max(holding, key=len) if holding else None
+    return [{"url": url, "label": label, "current": url == current} for url, label in links]
 
 
 def render_page(template: str, status: int = 200, **context):

@@ -62,6 +62,9 @@ ALLOWED: dict[tuple[str, str], frozenset[str]] = {
     ("GET", "/api/v1/counters/{code}/qr.png"): ADMINS,
     ("GET", "/api/v1/units/{code}/qr-sheet.html"): ADMINS,
     ("PUT", "/api/v1/review-windows/{period}"): ADMINS,
+    # survey: the review cycle's response, counts only, within scope
+    ("GET", "/api/v1/review-cycles/{period}/response"): IN_SCOPE_OF_A1,
+    ("POST", "/api/v1/review-cycles/{period}/units/{code}/reminders"): IN_SCOPE_OF_A1,
     ("GET", "/api/v1/audit"): ADMINS,
     # survey: what anyone may do
     ("POST", "/api/v1/ratings"): EVERYONE,
@@ -111,7 +114,8 @@ PER_OPERATION = {
     ("PUT", "/api/v1/deadlines/{deadline_id}"): {"deadline_id": "khac"},
     ("DELETE", "/api/v1/deadlines/{deadline_id}"): {"deadline_id": "khong-co"},
 }
-QUERIES = {("GET", "/api/v1/notifications"): "?unit=A1"}
+QUERIES = {("GET", "/api/v1/notifications"): "?unit=A1",
+           ("GET", "/api/v1/review-cycles/{period}/response"): "?unit=A1"}
 # a valid body where an empty one would be refused before the rule under test applies
 BODIES = {("PUT", "/api/v1/peer-reviews/{period}/{reviewee}"): {"scores": dict.fromkeys(
     ("discipline", "conduct", "ethics", "dress", "participation"), 4)}}
