@@ -48,6 +48,19 @@ def _wait_acked(base: str, expected: int, timeout: float) -> int:
     return count
 
 
+def _settled_acks(base: str, at_least: int, timeout: float, quiet: float = 0.5) -> int:
+    """The ack count once it has reached `at_least` and not moved for `quiet` s."""
+    count = _wait_acked(base, at_least, timeout)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        time.sleep(quiet)
+        now = acked(base)
+        if now == count:
+            return count
+        count = now
+    return count
+
+
 class _Producer(threading.Thread):
     """Posts every `step`-th rating of the schedule from `offset`; notes each 201's time."""
 
@@ -89,8 +102,9 @@ def run(url: str, *, rate: int, seconds: int) -> LatencyFigures:
     survey, scoring = start_ready(service_env(url), "services.survey", "services.scoring")
     try:
         token = seed_directory(survey.client, unit="U1", officials=OFFICIALS, counter="Q")
-        # the directory's events (one unit, its officials) applied before the clock starts
-        base_acks = _wait_acked(scoring.base, 1 + len(OFFICIALS), 30)
+        # what came before the ratings (the unit, its officials, the session key survey
+        # announced at its start) applied, and nothing more arriving, before the clock starts
+        base_acks = _settled_acks(scoring.base, 2 + len(OFFICIALS), 30)
         sent: list[float] = []
         lock = threading.Lock()
         producers = [_Producer(f"{survey.base}/api/v1/ratings", token, rate, rate * seconds,

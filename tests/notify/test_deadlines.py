@@ -197,10 +197,12 @@ def test_delete_cancels_the_reminders(units, smtp):
 
 
 def test_overdue_goes_daily_to_the_unit_and_its_escalation(units, smtp):
-    due = datetime.now(UTC) - timedelta(hours=30)
+    # noon, local time (UTC+7): five minutes later is still the same local day, whatever
+    # the hour the suite runs at (it failed once run at 23:58 local)
+    now = (datetime.now(UTC) - timedelta(days=2)).replace(hour=5, minute=0, second=0)
+    due = now - timedelta(hours=30)
     put(units.client, "late", body(due, units=("U1", "U2")))
     units.client.post("/api/v1/deadlines/late/submissions/U2", headers=ADMIN)
-    now = datetime.now(UTC)
     first = run_job(units, send_overdue, "late", now=now)
     assert run_job(units, send_overdue, "late", now=now + timedelta(minutes=5)) == []  # same day
     assert {(n["unit"], n.get("to_unit")) for n in notifications(kind="deadline.overdue")} == {
