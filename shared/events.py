@@ -16,7 +16,7 @@ from typing import Any
 
 from marshmallow import Schema, ValidationError, fields, post_load, validate
 
-from shared import auth_events, review_events
+from shared import auth_events, dashboard_events, review_events
 from shared.schemas import (
     CRITERIA,
     FACTORS,
@@ -116,6 +116,7 @@ DATA_SCHEMAS: dict[str, Schema] = {
     SCORE_UPDATED: ScoreUpdated(),
     **auth_events.SCHEMAS,
     **review_events.SCHEMAS,
+    **dashboard_events.SCHEMAS,
 }
 EVENT_TYPES = tuple(DATA_SCHEMAS)
 

@@ -65,7 +65,7 @@ NOTIFICATIONS = Counter(
 # counted under one label, so a counter moving by one never dates that person's action.
 PERSONAL_EVENTS = frozenset({
     "peer_review.submitted", "auth.link_requested", "auth.token_issued", "auth.revoked",
-    "account.notice", "audit.recorded",
+    "account.notice", "audit.recorded", "review.response",
 })
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from shared import auth_events as auth
+from shared import dashboard_events as dashboard
 from shared import events as ev
 from shared import review_events as review
 
@@ -47,7 +48,7 @@ QUEUES: dict[str, QueueSpec] = {
     "scoring": QueueSpec(
         "congso.scoring",
         (ev.RATING_SUBMITTED, ev.PEER_REVIEW_SUBMITTED, *ACCESS_EVENTS, review.WINDOW_SET,
-         "replay.scoring.#"),
+         dashboard.REVIEW_RESPONSE, dashboard.DEADLINE_STATUS, "replay.scoring.#"),
     ),
     "notify": QueueSpec(
         "congso.notify",

@@ -103,6 +103,7 @@ SITE_NAV = (
     ("/", "nav_home", lambda user: True),
     ("/reviews", "nav_reviews", lambda user: user.kind == "official"),
     ("/reviews/response", "nav_review_response", _manages_or_admin),
+    ("/dashboard", "nav_dashboard", lambda user: True),
     ("/audit", "nav_audit", lambda user: user.is_admin),
 )
 

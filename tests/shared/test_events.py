@@ -39,7 +39,8 @@ def test_every_event_type_has_a_schema():
         "rating.submitted", "peer_review.submitted", "directory.unit.upserted",
         "directory.official.upserted", "score.updated",  # the contract's
         "auth.keys_published", "auth.token_issued", "auth.revoked", "auth.link_requested",
-        "account.notice", "audit.recorded", "review_window.set", "review.cycle_due"}
+        "account.notice", "audit.recorded", "review_window.set", "review.cycle_due",
+        "review.response", "deadline.status"}
 
 
 @pytest.mark.parametrize("email", ["cán.bộ@example.vn", "a@ex\u0430mple.vn",  # Cyrillic а
