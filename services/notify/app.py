@@ -11,6 +11,7 @@ from mongoengine.connection import get_db
 
 from services.notify import calendar, documents
 from services.notify.channels import EmailChannel, WebhookChannel
+from services.notify.deadline_status import StatusRepublish
 from services.notify.deadlines import save_deadline
 from services.notify.handlers import make_dispatcher
 from services.notify.scheduling import Scheduler
@@ -35,7 +36,8 @@ class NotifyContext:
     sender: Sender
     scheduler: Scheduler
     access: AccessStore
-    # publishes notify's audit records to survey's audit log, and the review cycle's times
+    # publishes notify's audit records to survey's audit log, the review cycle's times,
+    # and the deadlines' status for scoring
     relay: OutboxRelay
 
 
@@ -58,9 +60,11 @@ def install(app: Flask, api, settings: Settings, bus) -> NotifyContext:
                     link_key=signin.link_key(settings.signin_link_key, settings.admin_token),
                     print_links=settings.demo and settings.smtp_url is None)
     publisher = bus.publisher()
-    # the audit records for survey's log, and the review cycle's times for survey
+    # the audit records for survey's log, the review cycle's times for survey, and the
+    # deadlines' status for scoring's dashboards
     relay = OutboxRelay([lambda: get_db(documents.ALIAS)[audit.OUTBOX],
-                         documents.CycleDue._get_collection], publisher,
+                         documents.CycleDue._get_collection,
+                         documents.Deadline._get_collection], publisher,
                         name="notify-outbox")
     scheduler = Scheduler(get_db(documents.ALIAS).client, database.name, store=store,
                           deps={"sender": sender, "tz": settings.tz, "relay": relay})
@@ -78,6 +82,8 @@ def install(app: Flask, api, settings: Settings, bus) -> NotifyContext:
     runtime.add("notify.scheduler", Part(scheduler.start_lease, scheduler.stop_lease),
                 background=True)
     runtime.add("notify.consumer", consumer, background=True, readiness="notify.broker")
+    # a scoring rebuilt from nothing learns the deadlines again (notify has no replay)
+    runtime.add("notify.deadline-status", StatusRepublish(store, relay), background=True)
     ctx = NotifyContext(settings=settings, consumer=consumer, store=store, sender=sender,
                         scheduler=scheduler, access=access, relay=relay)
     app.extensions["notify"] = ctx
@@ -98,7 +104,8 @@ def _load_calendar(ctx: NotifyContext) -> None:
     for y in (year, year + 1):
         for deadline_id, spec in calendar.deadlines(y, ctx.settings.tz):
             if spec["due_at"] > datetime.now(UTC):
-                save_deadline(deadline_id, spec, store=ctx.store, scheduler=ctx.scheduler)
+                save_deadline(deadline_id, spec, store=ctx.store, scheduler=ctx.scheduler,
+                              relay=ctx.relay)
     logger.info("built-in calendar loaded for %d and %d", year, year + 1)
 
 

@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 from services.notify import domain
+from services.notify.deadline_status import announce
 from services.notify.injection import INJECTED
 from services.notify.sender import Sender
 from services.notify.store import NotifyStore
@@ -22,17 +23,18 @@ from shared.errors import Invalid
 logger = logging.getLogger(__name__)
 
 
-def save_deadline(deadline_id: str, body: dict, *, store: NotifyStore, scheduler,
+def save_deadline(deadline_id: str, body: dict, *, store: NotifyStore, scheduler, relay,
                   now: datetime | None = None) -> tuple[dict, bool]:
-    """Create or change a deadline and (re)schedule its reminders; return it and whether
-    it is new. Units and `escalate_to` must be units notify knows (Invalid otherwise):
-    a unit it does not know would never be reminded."""
+    """Create or change a deadline, (re)schedule its reminders and publish its status;
+    return it and whether it is new. Units and `escalate_to` must be units notify knows
+    (Invalid otherwise): a unit it does not know would never be reminded."""
     check_units(body["units"], body.get("escalate_to"), store.unit_codes())
     now = now or stored_now()
     doc, created = store.save_deadline(deadline_id, {
         "title": body["title"], "due_at": body["due_at"].astimezone(UTC),
         "units": body["units"], "remind_before": body["remind_before"],
         "escalate_to": body.get("escalate_to")}, now)
+    announce(relay, deadline_id)
     scheduler.schedule_deadline(doc, now=now)
     return doc, created
 

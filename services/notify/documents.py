@@ -1,5 +1,5 @@
-"""Notify's own database: contacts (from directory events), deadlines, review windows and
-the times of their cycle, and every send."""
+"""Notify's own database: contacts (from directory events), deadlines (with their status
+for scoring), review windows and the times of their cycle, and every send."""
 
 from __future__ import annotations
 
@@ -48,6 +48,9 @@ class Deadline(Document):
     escalate_to = StringField()
     deleted = BooleanField(default=False)
     version = IntField(default=1)
+    # moved by every change, submissions too: the version of its deadline.status, whose
+    # pending event (outbox) this document holds until the relay has published it
+    status_version = IntField()
     updated_at = DateTimeField()
     # reminders planned at this save are those after it; done ones are marked when sent
     scheduled_at = DateTimeField()
@@ -172,3 +175,4 @@ def ensure_indexes() -> None:
     for doc in DOCUMENTS:
         doc.ensure_indexes()
     ensure_outbox_index(CycleDue._get_collection())
+    ensure_outbox_index(Deadline._get_collection())

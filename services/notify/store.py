@@ -14,16 +14,15 @@ from mongoengine.connection import get_db
 from pymongo import DESCENDING, ReturnDocument
 from pymongo.errors import DuplicateKeyError
 
+from services.notify.deadline_store import DeadlineStore
 from services.notify.documents import (
     ALIAS,
     AlertState,
-    Deadline,
     Lease,
     Notification,
     OfficialContact,
     RatingAlertWindow,
     ScoreFold,
-    Submission,
     UnitContact,
 )
 from services.notify.review_store import ReviewCycleStore
@@ -37,9 +36,9 @@ def _ms(moment: datetime) -> datetime:
     return moment.replace(microsecond=moment.microsecond // 1000 * 1000)
 
 
-class NotifyStore(ReviewCycleStore):
-    """Notify's storage (MongoDB, or mongomock in tests and the demo); the review cycle's
-    part is in review_store.py."""
+class NotifyStore(DeadlineStore, ReviewCycleStore):
+    """Notify's storage (MongoDB, or mongomock in tests and the demo); the deadlines'
+    part is in deadline_store.py, the review cycle's in review_store.py."""
 
     # --- directory copies -------------------------------------------------------------
 
@@ -66,53 +65,6 @@ class NotifyStore(ReviewCycleStore):
     def unit_codes(self) -> list[str]:
         """Every unit notify knows, sorted."""
         return sorted(d["_id"] for d in UnitContact._get_collection().find({}, {"_id": 1}))
-
-    # --- deadlines and submissions ----------------------------------------------------
-
-    def deadline(self, deadline_id: str) -> dict | None:
-        """The deadline unless unknown or deleted."""
-        return Deadline._get_collection().find_one({"_id": deadline_id, "deleted": False})
-
-    def deadlines(self) -> list[dict]:
-        """Every deadline not deleted, soonest first."""
-        return list(Deadline._get_collection().find({"deleted": False}).sort("due_at", 1))
-
-    def live_deadline_ids(self) -> list[str]:
-        return [d["_id"] for d in Deadline._get_collection().find({"deleted": False},
-                                                                  {"_id": 1})]
-
-    def save_deadline(self, deadline_id: str, fields: dict, now: datetime) -> tuple[dict, bool]:
-        """Create or replace a deadline (undeleting it); return it and whether it is new.
-        `scheduled_at`: reminders planned by this save are those after it."""
-        coll = Deadline._get_collection()
-        before = coll.find_one({"_id": deadline_id}, {"deleted": 1})
-        doc = coll.find_one_and_update(
-            {"_id": deadline_id},
-            {"$set": {**fields, "deleted": False, "updated_at": now, "scheduled_at": now},
-             "$inc": {"version": 1}},
-            upsert=True, return_document=ReturnDocument.AFTER)
-        return doc, before is None or before.get("deleted", False)
-
-    def delete_deadline(self, deadline_id: str) -> bool:
-        return bool(Deadline._get_collection().update_one(
-            {"_id": deadline_id, "deleted": False}, {"$set": {"deleted": True}}).matched_count)
-
-    def mark_reminder_done(self, deadline_id: str, offset: str) -> None:
-        Deadline._get_collection().update_one({"_id": deadline_id},
-                                              {"$addToSet": {"reminders_done": offset}})
-
-    def submitted(self, deadline_id: str) -> list[str]:
-        """The units whose report is in, sorted."""
-        return sorted(d["unit"] for d in Submission._get_collection().find(
-            {"deadline": deadline_id}, {"unit": 1}))
-
-    def submit(self, deadline_id: str, unit: str, now: datetime) -> dict:
-        """Record the unit's report (the first time is kept); return the record."""
-        coll = Submission._get_collection()
-        key = f"{deadline_id}|{unit}"
-        coll.update_one({"_id": key}, {"$setOnInsert": {
-            "deadline": deadline_id, "unit": unit, "submitted_at": now}}, upsert=True)
-        return coll.find_one({"_id": key})
 
     # --- notifications ----------------------------------------------------------------
 

@@ -10,6 +10,7 @@ from flask import current_app, g
 from flask_smorest import Blueprint
 
 from services.notify import calendar, scopes
+from services.notify.deadline_status import announce
 from services.notify.deadlines import planned, save_deadline
 from services.notify.schemas import (
     CalendarIn,
@@ -77,7 +78,8 @@ def _live_deadline(deadline_id: str) -> dict:
 
 def _save(deadline_id: str, body: dict) -> tuple[dict, bool]:
     ctx = _ctx()
-    return save_deadline(deadline_id, body, store=ctx.store, scheduler=ctx.scheduler)
+    return save_deadline(deadline_id, body, store=ctx.store, scheduler=ctx.scheduler,
+                         relay=ctx.relay)
 
 
 @blp.put("/deadlines/<code:deadline_id>")
@@ -130,10 +132,11 @@ def get_deadline(deadline_id: str):
 @blp.response(204)
 @blp.doc(security=SECURITY)
 def delete_deadline(deadline_id: str):
-    """Delete a deadline and cancel its reminders."""
+    """Delete a deadline and cancel its reminders (its status says deleted)."""
     before = _ctx().store.deadline(deadline_id)
     if before is None or not _ctx().store.delete_deadline(deadline_id):
         raise _unknown(deadline_id)
+    announce(_ctx().relay, deadline_id)
     _ctx().scheduler.cancel_deadline(deadline_id)
     _audit("deadline_deleted", f"deadlines/{deadline_id}", _deadline_details(before))
 
@@ -151,6 +154,7 @@ def post_submission(deadline_id: str, unit: str):
         raise NotFound(f"Deadline {deadline_id!r} is not for unit {unit!r}; it is for "
                        f"{', '.join(deadline['units'])}.", slug="unit-not-in-deadline")
     record = _ctx().store.submit(deadline_id, unit, stored_now())
+    announce(_ctx().relay, deadline_id)
     _audit("submission_marked", f"deadlines/{deadline_id}/submissions/{unit}",
            {"deadline": deadline_id, "unit": unit,
             "submitted_at": record["submitted_at"].isoformat()})
