@@ -5,6 +5,7 @@ from __future__ import annotations
 from pymongo.errors import DuplicateKeyError
 
 from services.scoring.documents import OfficialRecord, UnitRecord
+from services.scoring.domain import subtree_of
 
 
 class DirectoryRecords:
@@ -47,20 +48,11 @@ class DirectoryRecords:
             current = (doc or {}).get("parent")
         return out
 
+    def parents(self) -> dict[str, str | None]:
+        """Every unit of the directory copy with its parent (None at a root)."""
+        return {d["_id"]: d.get("parent")
+                for d in UnitRecord._get_collection().find({}, {"parent": 1})}
+
     def subtree(self, unit: str) -> list[str]:
         """The unit and all units below it."""
-        parents = {d["_id"]: d.get("parent")
-                   for d in UnitRecord._get_collection().find({}, {"parent": 1})}
-        children: dict[str, list[str]] = {}
-        for code, parent in parents.items():
-            if parent:
-                children.setdefault(parent, []).append(code)
-        out, todo, seen = [], [unit], set()
-        while todo:
-            code = todo.pop()
-            if code in seen:
-                continue
-            seen.add(code)
-            out.append(code)
-            todo.extend(children.get(code, []))
-        return out
+        return subtree_of(unit, self.parents())

@@ -19,6 +19,7 @@ from mongoengine import (
     Document,
     FloatField,
     IntField,
+    ListField,
     StringField,
 )
 from mongoengine.connection import get_db
@@ -54,10 +55,12 @@ class OfficialRecord(Document):
 
 
 class CitizenMonth(Document):
-    """Ratings of one official ("o:CODE:YYYY-MM") or one unit ("u:CODE:YYYY-MM") in a month.
+    """Ratings of one official in a month ("o:CODE:YYYY-MM") or of one unit's counters in
+    a day ("u:CODE:YYYY-MM-DD"; `month` is still the month).
 
-    `r` maps each rating id to [overall, access, procedure, official, result, feedback]
-    (None where a factor was not given).
+    `r` maps each rating id to [overall, access, procedure, official, result, feedback,
+    hour] (None where a factor was not given; `hour` is the local hour it was given, 0-23,
+    missing in rows stored before it was kept: a rebuild fills it in).
     """
 
     id = StringField(primary_key=True)
@@ -116,6 +119,54 @@ class Score(Document):
     meta = {"db_alias": ALIAS, "collection": "scores", "indexes": [("period", "unit")]}
 
 
+class RatingComment(Document):
+    """A citizen's comment with its rating (from `rating.submitted`), by the rating's id:
+    stored once, never changed. `at` orders and bounds them (UTC); `local` is the local
+    wall time it was given, as the dashboards show it."""
+
+    id = StringField(primary_key=True)
+    unit = StringField(required=True)
+    counter = StringField()
+    counter_label = StringField()
+    official = StringField()
+    overall = IntField(required=True)
+    at = DateTimeField(required=True)
+    local = StringField(required=True)  # "YYYY-MM-DD HH:MM"
+    text = StringField(required=True)
+    meta = {"db_alias": ALIAS, "collection": "rating_comments",
+            "indexes": [("unit", "-at"), ("official", "-at")]}
+
+
+class UnitReviewResponse(Document):
+    """A unit's peer-review response in a year ("YYYY:UNIT"), counts only, as survey last
+    told (`review.response`; the newest `at` wins)."""
+
+    id = StringField(primary_key=True)
+    year = StringField(required=True)
+    unit = StringField(required=True)
+    invited = IntField()
+    finished = IntField()
+    in_progress = IntField()
+    not_started = IntField()
+    at = DateTimeField(required=True)
+    meta = {"db_alias": ALIAS, "collection": "review_responses", "indexes": [("year", "unit")]}
+
+
+class DeadlineCopy(Document):
+    """A deadline as notify last told (`deadline.status`; the newest version wins): its
+    units (`*`: every unit), those that have submitted; a deleted one is kept as deleted,
+    so an older status arriving late cannot bring it back."""
+
+    id = StringField(primary_key=True)
+    title = StringField()
+    due_at = DateTimeField()
+    units = ListField(StringField())
+    submitted = ListField(StringField())
+    deleted = BooleanField(default=False)
+    version = IntField(required=True)
+    meta = {"db_alias": ALIAS, "collection": "deadlines", "indexes": [("units", "due_at")]}
+
+
 class ConfigRecord(Document):
     """The parameters ("scoring": `values`, `version`, and `marked`, the last version whose
     recompute is marked on every bucket) and the publishing hold ("hold": `values.until`,
@@ -129,7 +180,7 @@ class ConfigRecord(Document):
 
 
 DOCUMENTS = (UnitRecord, OfficialRecord, CitizenMonth, PeerYear, ReviewYear, Score,
-             ConfigRecord)
+             ConfigRecord, RatingComment, UnitReviewResponse, DeadlineCopy)
 
 
 def ensure_indexes() -> None:

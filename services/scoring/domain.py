@@ -60,6 +60,12 @@ class CitizenInput:
     factors: Mapping[str, int]
 
 
+def inputs_of(rows: Iterable[list]) -> list[CitizenInput]:
+    """Ratings as stored in a bucket ([overall, the five factors, hour]) as inputs."""
+    return [CitizenInput(row[0], {k: v for k, v in zip(FACTORS, row[1:6], strict=False)
+                                  if v is not None}) for row in rows]
+
+
 def _f(x: float | int) -> Fraction:
     return Fraction(x) if isinstance(x, int) else Fraction(str(x))
 
@@ -177,6 +183,32 @@ def rounded(value):
             value, Fraction) else Decimal(str(value))
         return float(d.quantize(Decimal("0.01"), rounding=ROUND_HALF_UP))
     return value
+
+
+def subtree_of(unit: str, parents: Mapping[str, str | None]) -> list[str]:
+    """`unit` and every unit below it, given each unit's parent (a loop ends the walk)."""
+    children: dict[str, list[str]] = {}
+    for code, parent in parents.items():
+        if parent:
+            children.setdefault(parent, []).append(code)
+    out, todo, seen = [], [unit], set()
+    while todo:
+        code = todo.pop()
+        if code in seen:
+            continue
+        seen.add(code)
+        out.append(code)
+        todo.extend(sorted(children.get(code, []), reverse=True))
+    return out
+
+
+def root_of(unit: str, parents: Mapping[str, str | None]) -> str:
+    """The unit at the top of `unit`'s tree (the province's department, say)."""
+    seen = {unit}
+    while parents.get(unit) and parents[unit] not in seen:
+        unit = parents[unit]
+        seen.add(unit)
+    return unit
 
 
 XUAT_SAC_CAP = Fraction(20, 100)  # "xuất sắc" at most 20% of those rated "tốt" or better

@@ -10,21 +10,29 @@ import logging
 from collections.abc import Callable
 from zoneinfo import ZoneInfo
 
+from shared import dashboard_events, review_events
 from shared import events as ev
-from shared import review_events
 from shared.events import Event
 from shared.messages import make_dispatcher as shared_dispatcher
-from shared.periods import local_day
 
 logger = logging.getLogger(__name__)
 
 
 def apply_rating(event: Event, *, store, tz: ZoneInfo, refresher) -> None:
-    """Count a citizen rating for its official and its counter's unit, once."""
+    """Count a citizen rating for its official and its counter's unit, once, with its
+    local hour; keep its comment, if any, for the dashboards."""
     data = event.loaded_data()
+    local = data["submitted_at"].astimezone(tz)
     written = store.add_rating(data["id"], official=data.get("official"), unit=data["unit"],
-                               day=local_day(data["submitted_at"], tz), overall=data["overall"],
-                               factors=data.get("factors") or {})
+                               day=local.date().isoformat(), hour=local.hour,
+                               overall=data["overall"], factors=data.get("factors") or {})
+    text = (data.get("comment") or "").strip()
+    if text:
+        store.add_comment(data["id"], unit=data["unit"], counter=data.get("counter"),
+                          counter_label=data.get("counter_label"),
+                          official=data.get("official"), overall=data["overall"],
+                          at=data["submitted_at"], local=local.strftime("%Y-%m-%d %H:%M"),
+                          text=text)
     refresher.hint(*written)
 
 
@@ -45,6 +53,22 @@ def apply_window_set(event: Event, *, store, tz: ZoneInfo, refresher) -> None:
     if store.save_window(data["year"], opens_at=data["opens_at"], closes_at=data["closes_at"],
                          version=data["version"]):
         refresher.scan_soon()
+
+
+def apply_review_response(event: Event, *, store, tz: ZoneInfo, refresher) -> None:
+    """Keep a unit's peer-review response counts of a year (the newest `at` wins)."""
+    data = event.loaded_data()
+    store.save_response(data["year"], data["unit"], {
+        k: data[k] for k in ("invited", "finished", "in_progress", "not_started")}, data["at"])
+
+
+def apply_deadline_status(event: Event, *, store, tz: ZoneInfo, refresher) -> None:
+    """Keep a deadline as it stands (the newest version wins; deleted drops it from
+    every read)."""
+    data = event.loaded_data()
+    store.save_deadline(data["id"], {
+        "title": data["title"], "due_at": data["due_at"], "units": data["units"],
+        "submitted": data["submitted"], "deleted": data["deleted"]}, data["version"])
 
 
 def apply_unit_upserted(event: Event, *, store, tz: ZoneInfo, refresher) -> None:
@@ -70,6 +94,8 @@ HANDLERS: dict[str, Callable[..., None]] = {
     ev.RATING_SUBMITTED: apply_rating,
     ev.PEER_REVIEW_SUBMITTED: apply_review,
     review_events.WINDOW_SET: apply_window_set,
+    dashboard_events.REVIEW_RESPONSE: apply_review_response,
+    dashboard_events.DEADLINE_STATUS: apply_deadline_status,
     ev.UNIT_UPSERTED: apply_unit_upserted,
     ev.OFFICIAL_UPSERTED: apply_official_upserted,
 }

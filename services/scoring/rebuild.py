@@ -39,7 +39,10 @@ def wipe(settings: Settings) -> None:
     from shared import db
 
     db.connect(settings.mongodb_url, alias=documents.ALIAS, default_db="congso_scoring")
-    for doc in (documents.CitizenMonth, documents.PeerYear, documents.Score):
+    # the comments come back with the ratings; the review response and the deadlines are
+    # not survey's records: they stay, and are told again when they next change
+    for doc in (documents.CitizenMonth, documents.PeerYear, documents.Score,
+                documents.RatingComment):
         doc._get_collection().delete_many({})
 
 

@@ -82,20 +82,23 @@ def read_unit(store: MongoScoringStore, code: str, period: str, tz: ZoneInfo) ->
     return unit_view(store, code, period, cfg, tz)
 
 
-def unit_citizen(store: MongoScoringStore, code: str, period: str, cfg: ScoringConfig
-                 ) -> tuple[dict, dict]:
-    """(the unit's own citizen results, rolled up over the units below it)."""
+def unit_citizen(store: MongoScoringStore, code: str, period: str, cfg: ScoringConfig,
+                 by_unit: dict[str, list] | None = None) -> tuple[dict, dict]:
+    """(the unit's own citizen results, rolled up over the units below it); `by_unit`:
+    the period's ratings of each unit of the subtree, when the caller has read them."""
     units = store.subtree(code)
-    by_unit = store.citizen_inputs("u", units, months_of(parse_period(period)))
-    own = citizen_part(by_unit[code], cfg)
-    rolled = citizen_part([r for u in units for r in by_unit[u]], cfg)
+    if by_unit is None:
+        by_unit = store.citizen_inputs("u", units, months_of(parse_period(period)))
+    own = citizen_part(by_unit.get(code, []), cfg)
+    rolled = citizen_part([r for u in units for r in by_unit.get(u, [])], cfg)
     return own, rolled
 
 
 def unit_view(store: MongoScoringStore, code: str, period: str, cfg: ScoringConfig,
-              tz: ZoneInfo) -> dict:
-    """A unit's citizen results, its officials ranked, its band distribution."""
-    own, rolled = unit_citizen(store, code, period, cfg)
+              tz: ZoneInfo, by_unit: dict[str, list] | None = None) -> dict:
+    """A unit's citizen results, its officials ranked, its band distribution (`by_unit`
+    as for `unit_citizen`)."""
+    own, rolled = unit_citizen(store, code, period, cfg, by_unit)
     people = [o for o in store.officials_of(code) if o.get("active", True)]
     results = official_results(store, [o["_id"] for o in people], period, cfg, tz)
     officials = rank([{

@@ -16,9 +16,10 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from services.scoring.buckets import BUCKET_FIELDS, CHANGES, DIRTY_SINCE, changed, field_key
+from services.scoring.dashboard_store import DashboardRecords
 from services.scoring.directory_store import DirectoryRecords
 from services.scoring.documents import CitizenMonth, ConfigRecord, PeerYear, Score, UnitRecord
-from services.scoring.domain import CitizenInput, ScoringConfig
+from services.scoring.domain import CitizenInput, ScoringConfig, inputs_of
 from services.scoring.review_store import ReviewRecords
 from shared.events import FACTORS
 from shared.outbox import outbox_fields
@@ -33,19 +34,20 @@ def _buckets():
     return (CitizenMonth._get_collection(), PeerYear._get_collection())
 
 
-class MongoScoringStore(DirectoryRecords, ReviewRecords):
+class MongoScoringStore(DirectoryRecords, ReviewRecords, DashboardRecords):
     """Scoring's storage."""
 
     # --- contributions ----------------------------------------------------------------
 
     def add_rating(self, rating_id: str, *, official: str | None, unit: str, day: str,
-                   overall: int, factors: dict) -> list[str]:
-        """Record a rating under its official (if named) and its counter's unit.
+                   hour: int, overall: int, factors: dict) -> list[str]:
+        """Record a rating under its official (if named) and its counter's unit, with the
+        local hour it was given (the dashboards' weekday × hour grid).
 
         An official's bucket holds a month, a unit's a day (a unit gets many more ratings,
         and a bucket is rewritten whole on every change). Returns the buckets written.
         """
-        row = [overall] + [factors.get(k) for k in FACTORS]
+        row = [overall] + [factors.get(k) for k in FACTORS] + [hour]
         key = field_key(rating_id)
         coll = CitizenMonth._get_collection()
         month = day[:7]
@@ -63,22 +65,27 @@ class MongoScoringStore(DirectoryRecords, ReviewRecords):
             )
         return written
 
-    def citizen_inputs(self, kind: str, subjects: list[str], months: list[str]
-                       ) -> dict[str, list[CitizenInput]]:
-        """Ratings per subject over some months."""
+    def citizen_rows(self, kind: str, subjects: list[str], months: list[str]
+                     ) -> dict[str, dict[str, list[list]]]:
+        """The stored rows of each subject by bucket (an official's month, a unit's day)
+        over some months: one read of the buckets, by key."""
         if kind == "u":
             ids = [month_id(kind, s, d) for s in subjects for m in months for d in days_of(m)]
         else:
             ids = [month_id(kind, s, m) for s in subjects for m in months]
-        out: dict[str, list[CitizenInput]] = {s: [] for s in subjects}
-        if not ids:
-            return out
-        for doc in CitizenMonth._get_collection().find({"_id": {"$in": ids}}):
-            inputs = out[doc["subject"]]
-            for row in (doc.get("r") or {}).values():
-                factors = {k: v for k, v in zip(FACTORS, row[1:], strict=False) if v is not None}
-                inputs.append(CitizenInput(row[0], factors))
+        out: dict[str, dict[str, list[list]]] = {s: {} for s in subjects}
+        if ids:
+            for doc in CitizenMonth._get_collection().find({"_id": {"$in": ids}}, {"r": 1}):
+                _, subject, when = doc["_id"].split(":", 2)
+                out[subject][when] = list((doc.get("r") or {}).values())
         return out
+
+    def citizen_inputs(self, kind: str, subjects: list[str], months: list[str]
+                       ) -> dict[str, list[CitizenInput]]:
+        """Ratings per subject over some months."""
+        rows = self.citizen_rows(kind, subjects, months)
+        return {s: [r for bucket in rows[s].values() for r in inputs_of(bucket)]
+                for s in subjects}
 
     def has_contributions(self, official: str) -> bool:
         coll = CitizenMonth._get_collection()

@@ -1,0 +1,120 @@
+"""What the dashboards read besides the buckets: citizens' comments (from the ratings
+scoring receives), the peer-review response per unit (survey's `review.response`), the
+deadlines (notify's `deadline.status`) and the materialised scores. Part of the scoring
+store; every write is idempotent and keeps the newest of what it is told.
+
+A rebuild brings the ratings, and so the comments, again; survey's and notify's facts
+come when they next change (notify also says each deadline again when it starts).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from pymongo.errors import DuplicateKeyError
+
+from services.scoring.documents import (
+    DeadlineCopy,
+    OfficialRecord,
+    RatingComment,
+    Score,
+    UnitRecord,
+    UnitReviewResponse,
+)
+
+LOW = 2  # a rating of 1 or 2 is a low one (notify alerts on them too)
+
+
+def _newest(coll, key: str, order_field: str, value, fields: dict) -> bool:
+    """Store `fields` under `key` unless what is stored is as new or newer."""
+    try:
+        result = coll.update_one({"_id": key, order_field: {"$lt": value}},
+                                 {"$set": fields}, upsert=True)
+    except DuplicateKeyError:  # stored already, as new or newer
+        return False
+    return bool(result.modified_count or result.upserted_id)
+
+
+class DashboardRecords:
+    """Reads and idempotent writes of the dashboards' own facts (part of the store)."""
+
+    # --- citizens' comments -------------------------------------------------------------
+
+    def add_comment(self, rating_id: str, *, unit: str, counter: str | None,
+                    counter_label: str | None, official: str | None, overall: int,
+                    at: datetime, local: str, text: str) -> None:
+        """Keep a rating's comment, once (a redelivery changes nothing)."""
+        RatingComment._get_collection().update_one({"_id": rating_id}, {"$setOnInsert": {
+            "unit": unit, "counter": counter, "counter_label": counter_label,
+            "official": official, "overall": overall, "at": at, "local": local,
+            "text": text}}, upsert=True)
+
+    def latest_comments(self, *, start: datetime, end: datetime, units: list[str] | None = None,
+                        official: str | None = None, low_only: bool = False,
+                        limit: int = 20) -> list[dict]:
+        """The latest comments in [start, end) given at these units' counters or about one
+        official, newest first (by the (unit, at) or (official, at) index)."""
+        query: dict = {"at": {"$gte": start, "$lt": end}}
+        if official is not None:
+            query["official"] = official
+        else:
+            query["unit"] = {"$in": units or []}
+        if low_only:
+            query["overall"] = {"$lte": LOW}
+        return list(RatingComment._get_collection().find(query).sort(
+            [("at", -1), ("_id", 1)]).limit(limit))
+
+    # --- peer-review response -------------------------------------------------------------
+
+    def save_response(self, year: str, unit: str, counts: dict, at: datetime) -> bool:
+        """Keep a unit's response counts of `year` as survey last told them."""
+        return _newest(UnitReviewResponse._get_collection(), f"{year}:{unit}", "at", at,
+                       {"year": year, "unit": unit, "at": at, **counts})
+
+    def responses(self, year: str, units: list[str]) -> dict[str, dict]:
+        return {d["unit"]: d for d in UnitReviewResponse._get_collection().find(
+            {"year": year, "unit": {"$in": units}})}
+
+    # --- deadlines -----------------------------------------------------------------------
+
+    def save_deadline(self, deadline_id: str, fields: dict, version: int) -> bool:
+        """Keep a deadline as notify last told it (a deleted one stays, marked deleted)."""
+        return _newest(DeadlineCopy._get_collection(), deadline_id, "version", version,
+                       {**fields, "version": version})
+
+    def deadlines_of(self, units: list[str], start: datetime | None = None,
+                     end: datetime | None = None) -> list[dict]:
+        """Deadlines not deleted that name one of `units` (or every unit), due in
+        [start, end) when given, soonest first."""
+        query: dict = {"units": {"$in": [*units, "*"]}, "deleted": {"$ne": True}}
+        if start is not None:
+            query["due_at"] = {"$gte": start, "$lt": end}
+        return list(DeadlineCopy._get_collection().find(query).sort([("due_at", 1),
+                                                                     ("_id", 1)]))
+
+    # --- materialised scores ------------------------------------------------------------
+
+    def materialised(self, kind: str, codes: list[str], periods: list[str]
+                     ) -> dict[tuple[str, str], dict]:
+        """The refresher's last scores of units ("u") or officials ("o") for periods, by
+        (code, period): one read by key. A score never derived (no data) is missing."""
+        ids = [f"{kind}:{c}|{p}" for c in codes for p in periods]
+        out = {}
+        for doc in Score._get_collection().find({"_id": {"$in": ids}}, {"score": 1}):
+            code, period = doc["_id"][2:].rsplit("|", 1)
+            out[(code, period)] = doc.get("score") or {}
+        return out
+
+    def active_officials(self, units: list[str]) -> dict[str, list[str]]:
+        """The active officials of each unit, by code."""
+        out: dict[str, list[str]] = {u: [] for u in units}
+        for d in OfficialRecord._get_collection().find(
+                {"unit": {"$in": units}, "active": {"$ne": False}}, {"unit": 1}).sort("_id", 1):
+            out[d["unit"]].append(d["_id"])
+        return out
+
+    def names(self, kind: str, codes: list[str]) -> dict[str, str]:
+        """Units' names or officials' full names by code (those the directory copy has)."""
+        coll, field = ((UnitRecord, "name") if kind == "unit" else (OfficialRecord, "full_name"))
+        return {d["_id"]: d.get(field) for d in coll._get_collection().find(
+            {"_id": {"$in": codes}}, {field: 1})}
