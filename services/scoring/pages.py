@@ -44,5 +44,8 @@ def results_page(year: str):
 
 
 def install_pages(app) -> None:
+    from services.scoring.dashboard_pages import blp as dashboards
+
     install_web(app)
     app.register_blueprint(pages)
+    app.register_blueprint(dashboards)

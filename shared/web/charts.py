@@ -195,8 +195,10 @@ def ranking_chart(items: list[tuple[str, float | None]], *, title: str, summary:
             colour = PALETTE[0] if target is None or v >= target else PALETTE[1]
             body.append(f'<rect x="{left}" y="{y + 20}" width="{w:.1f}" height="{row - 28}" '
                         f'fill="{colour}"><title>{escape(label)}: {_fmt(v)}</title></rect>')
-        body.append(f'<text x="{left + (plot_w * (v or 0) / x_max) + 4:.1f}" '
-                    f'y="{y + 33}" fill="{INK}">{_fmt(v)}</text>')
+        at = left + plot_w * min(v or 0, x_max) / x_max + 4
+        if target is not None and at - 6 <= left + plot_w * target / x_max < at + 34:
+            at = left + plot_w * target / x_max + 5  # the number clear of the target line
+        body.append(f'<text x="{at:.1f}" y="{y + 33}" fill="{INK}">{_fmt(v)}</text>')
     if target is not None:  # across the bars only, never through a name
         x = left + plot_w * target / x_max
         for i in range(len(items)):
@@ -205,6 +207,34 @@ def ranking_chart(items: list[tuple[str, float | None]], *, title: str, summary:
                         f'stroke="{TARGET}" stroke-width="2" stroke-dasharray="4 3"/>')
         body.append(f'<text x="{x:.1f}" y="{top - 8}" fill="{TARGET}" '
                     f'text-anchor="middle">{escape(target_label)}</text>')
+    return _svg(width, height, title, summary, body)
+
+
+def grouped_bars(labels: list[str], series: list[Series], *, title: str, summary: str,
+                 x_min: float = 0, x_max: float = 5, decimals: int = 2) -> Markup:
+    """Horizontal bars in groups: each label (a SIPAS factor, say) written in full, under
+    it one bar per series (this unit, its parent, the province), each with its value;
+    the series told apart by colour, a legend and their order. A bar starts at `x_min`
+    (1 on a scale of 1 to 5)."""
+    bar, gap, left, right = 11, 3, 6, 44
+    group = 20 + len(series) * (bar + gap) + 8
+    width, top = WIDTH, 28
+    height = top + group * max(1, len(labels))
+    plot_w = width - left - right
+    body = _legend([s.name for s in series], left, 12)
+    for i, label in enumerate(labels):
+        y = top + i * group
+        body.append(f'<text x="{left}" y="{y + 14}" fill="{INK}">{escape(label)}</text>')
+        for j, s in enumerate(series):
+            v = s.values[i]
+            by = y + 20 + j * (bar + gap)
+            w = plot_w * max(0.0, min(v or x_min, x_max) - x_min) / (x_max - x_min)
+            if v is not None:
+                body.append(f'<rect x="{left}" y="{by}" width="{w:.1f}" height="{bar}" '
+                            f'fill="{PALETTE[j % len(PALETTE)]}"><title>{escape(label)}, '
+                            f'{escape(s.name)}: {_fmt(v, decimals)}</title></rect>')
+            body.append(f'<text x="{left + w + 4:.1f}" y="{by + bar - 1}" fill="{INK}" '
+                        f'font-size="11">{_fmt(v, decimals)}</text>')
     return _svg(width, height, title, summary, body)
 
 
