@@ -91,10 +91,14 @@ def _chart(table, cat: dict, **values) -> dict:
     query = f"?period={values['period']}" if "period" in values else ""
     base = request.path.rstrip("/")  # the home page's one chart: /dashboard/units.csv
     return {"key": table.key, "title": title, "summary": summary,
-            "svg": view.draw(table, cat, title, summary), "headings": view.headings(table, cat),
+            "svg": view.draw(table, cat, title, summary),
+            "headings": view.page_headings(table, cat),
             "rows": view.cells(table, cat, _href), "notes": table.notes,
             "downloads": [(fmt, f"{base}/{table.key}.{fmt}{query}") for fmt in FORMATS],
-            "wide": len(table.columns) > 5}
+            "wide": len(table.columns) > 6,
+            # on a phone a table of named rows becomes a card per row; a table of numbers
+            # (months, levels, the grid) scrolls sideways in its frame, its chart above
+            "stack": table.link is not None}
 
 
 def _scope_units() -> list[str]:
@@ -177,7 +181,7 @@ def unit(code: str):
 
 def _chart_free(table, cat: dict) -> dict:
     """A table without a chart (the deadlines)."""
-    return {"headings": view.headings(table, cat), "rows": view.cells(table, cat, _href)}
+    return {"headings": view.page_headings(table, cat), "rows": view.cells(table, cat, _href)}
 
 
 @blp.get("/dashboard/officials/<code>")

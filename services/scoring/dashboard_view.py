@@ -41,6 +41,18 @@ def headings(table: Table, cat: Mapping) -> list[str]:
     return [t.get(column, column) for column in table.columns]
 
 
+def _shown(table: Table) -> list[int]:
+    """The columns the page shows: not the code behind a linked name (the downloads keep
+    it; the link leads to it)."""
+    hidden = table.link[1] if table.link else None
+    return [i for i in range(len(table.columns)) if i != hidden]
+
+
+def page_headings(table: Table, cat: Mapping) -> list[str]:
+    names = headings(table, cat)
+    return [names[i] for i in _shown(table)]
+
+
 def labelled(table: Table, cat: Mapping) -> list[list]:
     """The rows with word keys in words (numbers, None and text as they are)."""
     lookups = catalogues(cat)
@@ -68,16 +80,19 @@ def cells(table: Table, cat: Mapping, href: Callable[[str, str], str | None]) ->
     """The table's cells on the page: [{text, num, href}] per row; a row's name links to
     its page when the table says so and `href(kind, code)` gives one."""
     rows = []
+    columns = _shown(table)
     for raw, shown in zip(table.rows, labelled(table, cat), strict=True):
         row = []
-        for i, value in enumerate(shown):
+        for i in columns:
+            value = shown[i]
             numeric = isinstance(value, int | float) and not isinstance(value, bool) \
                 and i not in table.words
             link = None
             if table.link and i == table.link[2]:
                 link = href(table.link[0], raw[table.link[1]])
-            row.append({"text": number(value) if numeric or value is None else str(value),
-                        "num": numeric, "href": link})
+            text = number(value) if numeric or value is None else str(value)
+            row.append({"text": text, "num": numeric, "href": link,
+                        "nowrap": numeric or (" " not in text and len(text) <= 12)})
         rows.append(row)
     return rows
 
@@ -111,13 +126,15 @@ def draw(table: Table, cat: Mapping, title: str, summary: str) -> Markup | None:
     if table.key == "trend":
         labels = [m[5:].lstrip("0") for m in _column(table, 0)]
         shown = [v for v in _column(table, 2) + _column(table, 3) if v is not None]
-        # from a round ten under the lowest value (and the target): the changes show
-        low = min([*shown, TARGET])
+        # from a round value under the lowest (and the target), so that changes show and
+        # the axis reads in tens or twenties
+        low = min([*shown, TARGET]) - 5
+        start = max(c for c in (0, 20, 40, 50, 60, 70) if c <= max(low, 0))
         return charts.line_chart(labels, [
             Series(t["dash_series_satisfaction"], _column(table, 2)),
             Series(t["dash_series_index"], _column(table, 3))],
             title=title, summary=summary, target=TARGET, target_label=target,
-            y_min=max(0, int(low // 10) * 10 - 10))
+            y_min=start)
     if table.key == "distribution":
         return charts.bar_chart([str(v) for v in _column(table, 0)], _column(table, 1),
                                 title=title, summary=summary, colours=DISTRIBUTION_COLOURS)

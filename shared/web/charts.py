@@ -27,9 +27,10 @@ PALETTE = ("#0072B2", "#D55E00", "#009E73", "#E69F00", "#CC79A7", "#56B4E9")
 MARKERS = ("circle", "square", "diamond", "triangle", "circle", "square")
 INK, GRID, TARGET = "#1a1a1a", "#c7ccd1", "#8c1d18"
 FONT = 'font-family="system-ui, sans-serif"'
-# Drawn for a phone first: 420 units wide at 13 units a letter reads at 11 px on a
-# 360-pixel screen; the stylesheet caps a chart's width on a desktop (.chart svg).
-WIDTH, SIZE = 420, 13
+# Drawn for a phone first: 360 units wide at 13 units a letter reads at 11.5 px in the
+# 318 pixels a 360-pixel screen leaves a chart; the stylesheet caps a chart's width on a
+# desktop (.chart svg).
+WIDTH, SIZE = 360, 13
 
 
 @dataclass(frozen=True)
@@ -140,7 +141,8 @@ def _y_grid(left: float, top: float, plot_w: float, plot_h: float, y_max: float,
     out = []
     span = y_max - y_min
     # round steps: 0, 25, 50… for 100; 50, 60… 100 for a span of 50
-    steps = steps or next((n for n in (4, 5, 2, 3) if (span / n) == int(span / n)), 4)
+    steps = steps or next((n for n in (5, 4, 6, 3, 2) if span / n in (1, 2, 2.5, 5, 10, 20, 25)),
+                          4)
     for k in range(steps + 1):
         value = y_min + (y_max - y_min) * k / steps
         y = top + plot_h - plot_h * k / steps
