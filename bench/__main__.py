@@ -2,9 +2,9 @@
 
 Each scenario is a module of this package with a `run()` returning its figures (what it
 measures, against which baseline, is in its docstring): ingest, broker, scoring, latency,
-notify, rebuild. This module parses the options, runs the chosen scenarios in a RabbitMQ
-vhost of its own (ingest, broker and scoring --runs times, reported as medians; the
-others once) and renders the report from bench/report.md.j2.
+notify, rebuild, dashboard. This module parses the options, runs the chosen scenarios in
+a RabbitMQ vhost of its own (ingest, broker and scoring --runs times, reported as
+medians; the others once) and renders the report from bench/report.md.j2.
 
 `--only ingest,broker` runs a subset; `--quick` runs everything short and small (one
 run) to smoke-test the bench in about a minute. Either one prints the report instead of
@@ -18,13 +18,13 @@ import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
-from bench import broker, ingest, latency, notify, rebuild, report, scoring
+from bench import broker, dashboard, ingest, latency, notify, rebuild, report, scoring
 from devkit import rabbit
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_OUT = ROOT / "docs" / "BENCHMARKS.md"
 # in the order they run; the first three are repeated --runs times
-SCENARIOS = ("scoring", "broker", "ingest", "latency", "notify", "rebuild")
+SCENARIOS = ("scoring", "broker", "ingest", "latency", "notify", "rebuild", "dashboard")
 REPEATED = ("scoring", "broker", "ingest")
 
 # option, full-run default, --quick default, help
@@ -40,6 +40,8 @@ OPTIONS = (
     ("--alerts", 200, 20, "low ratings timed to their alert email (notify)"),
     ("--latency-rate", 200, 50, "ratings posted per second (latency)"),
     ("--latency-seconds", 10, 2, "seconds of posting (latency)"),
+    ("--dashboard-ratings", 100_000, 2000, "a year's ratings in scoring (dashboard)"),
+    ("--dashboard-requests", 30, 3, "timed requests of each page and JSON call (dashboard)"),
 )
 SHOWN_ALWAYS = ("--runs", "--duration", "--connections")
 
@@ -106,6 +108,8 @@ def run_scenario(name: str, url: str, args: argparse.Namespace):
         return notify.run(url, units=args.notify_units, alerts=args.alerts)
     if name == "rebuild":
         return rebuild.run(url, ratings=args.rebuild_ratings)
+    if name == "dashboard":  # in process, no broker
+        return dashboard.run(ratings=args.dashboard_ratings, requests=args.dashboard_requests)
     raise ValueError(name)
 
 

@@ -86,9 +86,10 @@ def _environment() -> jinja2.Environment:
 def render(*, command: str, when: str, runs: int, machine: dict, options: dict,
            figures: dict, full: bool = True, quick: bool = False) -> str:
     """The report. `figures` maps each scenario that ran to its figures: a list of runs for
-    ingest, broker and scoring, one run's figures for latency, notify and rebuild."""
+    ingest, broker and scoring, one run's figures for latency, notify, rebuild and
+    dashboard."""
     context = {name: None for name in ("ingest", "broker", "scoring", "latency", "notify",
-                                       "rebuild")}
+                                       "rebuild", "dashboard")}
     raw = {}
     for name, value in figures.items():
         if isinstance(value, list):
