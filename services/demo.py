@@ -242,7 +242,7 @@ def seed_reviews(app, rng: random.Random, today: date) -> int:
         reviews.save_window(period, {"opens_at": opens.astimezone(UTC),
                                      "closes_at": closes.astimezone(UTC),
                                      "remind_before": REVIEW_REMINDERS},
-                            notify=ctx.relay.notify)
+                            key=key, notify=ctx.relay.notify)
         until = min(closes, datetime.combine(today, time(), tz))
         for reviewer in WARD:
             share = DILIGENCE.get(reviewer, done) if until < closes else done
@@ -261,7 +261,7 @@ def seed_reviews(app, rng: random.Random, today: date) -> int:
                 elif until < closes and share and roll <= share + DRAFTED:
                     partial = dict(list(scores.items())[:rng.randint(1, 4)])
                     reviews.save_draft(period, reviewer, reviewee, {"scores": partial},
-                                       key=key, tz=tz, now=now)
+                                       key=key, tz=tz, now=now, notify=ctx.relay.notify)
     return written
 
 

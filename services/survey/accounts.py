@@ -11,7 +11,7 @@ reactivating them later never brings old tokens back).
 
 from __future__ import annotations
 
-from services.survey import audit_log, identity
+from services.survey import audit_log, identity, keys, response_counts
 from services.survey.store import directory
 
 UNIT_FIELDS = ("name", "parent", "emails", "webhook_url", "managers")
@@ -27,22 +27,28 @@ def _audit_saved(ctx, kind: str, code: str, previous: dict | None, saved: tuple[
 
 
 def save_unit(ctx, code: str, data: dict, *, correlationid: str | None = None,
-              audited: bool = True) -> tuple[dict, bool]:
-    """Create or update a unit (its parent and managers already checked)."""
+              audited: bool = True, recount: bool = True) -> tuple[dict, bool]:
+    """Create or update a unit (its parent and managers already checked). A new unit
+    has its review response counted (`recount=False`: the caller counts, once for
+    many)."""
     previous = directory.find("unit", code) if audited else None
     saved = directory.upsert_unit(code, data, correlationid=correlationid,
                                   notify=ctx.relay.notify)
     identity.track_unit(ctx.access, code, saved[0])
+    if recount and saved[1]:
+        recount_units(ctx, [code])
     if audited:
         _audit_saved(ctx, "unit", code, previous, saved, UNIT_FIELDS, ("managers",))
     return saved
 
 
 def save_official(ctx, code: str, data: dict, *, correlationid: str | None = None,
-                  audited: bool = True) -> tuple[dict, bool]:
+                  audited: bool = True, recount: bool = True) -> tuple[dict, bool]:
     """Create or update an official (its unit already checked). Changing their address
     is audited and told to both addresses; deactivating them ends their sessions and
-    tokens everywhere."""
+    tokens everywhere. An official added, moved, deactivated or reactivated has the
+    review response of the units concerned counted again (`recount=False`: the caller
+    counts, once for many)."""
     previous = directory.find("official", code)
     email = data.get("email")
     if previous is not None and previous.get("email") != email:
@@ -59,10 +65,35 @@ def save_official(ctx, code: str, data: dict, *, correlationid: str | None = Non
     saved = directory.upsert_official(code, data, correlationid=correlationid,
                                       notify=ctx.relay.notify)
     identity.track_official(ctx.access, code, saved[0])
+    if recount:
+        recount_units(ctx, membership_changes(previous, saved[0]))
     if audited:
         _audit_saved(ctx, "official", code, previous, saved, OFFICIAL_FIELDS,
                      ("active", "roles"))
     return saved
+
+
+def membership_changes(previous: dict | None, record: dict) -> set[str] | None:
+    """The units whose active officials an official's write changed: none when only
+    their name, position, address or roles did. None (unknown: every unit) when another
+    write came between `previous` as read and `record` as written: the units that write
+    put them in, which this one took them out of, are not known here."""
+    if record["version"] != (previous or {}).get("version", 0) + 1:
+        return None
+
+    def active_in(official: dict | None) -> set[str]:
+        return {official["unit"]} if official and official.get("active", True) else set()
+
+    return active_in(previous) ^ active_in(record)
+
+
+def recount_units(ctx, units) -> int:
+    """Count the review response of `units` (None: every unit) again, every year kept
+    (see `response_counts`); return how many changed."""
+    if units is not None and not units:
+        return 0
+    return response_counts.recount(ctx.key(keys.REVIEWER_PSEUDONYM), units=units,
+                                   notify=ctx.relay.notify)
 
 
 def issue_token(ctx, code: str) -> str:

@@ -172,7 +172,7 @@ def import_directory():
 @blp.doc(security=SECURITY)
 def post_replay(body: dict):
     """Publish every stored record again, to one consumer only (to rebuild its database)."""
-    job = replay.start_replay(body["target"], context().publisher)
+    job = replay.start_replay(context(), body["target"])
     audit_log.record(context(), "replay_started", target=body["target"],
                      details={"job": job["_id"]})
     return job

@@ -227,6 +227,23 @@ class UnitReminder(Document):
     meta = {"db_alias": ALIAS, "collection": "review_unit_reminders"}
 
 
+class ResponseCounts(OutboxDocument):
+    """A unit's peer-review response in one year as survey last counted it (invited,
+    finished, in progress, not started: counts only, never who), with the
+    `review.response` event that tells scoring. `marks` grows at every change that may
+    move the counts, so a count taken before the latest change is never stored over a
+    newer one (see `store.responses`)."""
+
+    id = StringField(primary_key=True)  # "YYYY|unit"
+    year = StringField(required=True)
+    unit = StringField(required=True)
+    counts = DictField()
+    at = DateTimeField()  # when the counts last changed
+    version = IntField(default=0)  # one more at each change of the counts
+    marks = IntField(default=0)
+    meta = {"db_alias": ALIAS, "collection": "review_responses", "indexes": ["year"]}
+
+
 class ReplayJob(Document):
     id = StringField(primary_key=True)
     target = StringField(required=True)
@@ -240,8 +257,9 @@ class ReplayJob(Document):
 
 
 DOCUMENTS = (Unit, Official, Counter, Rating, ReceiptClaim, KeyRecord, OfficialToken,
-             PeerReviewWindow, PeerReview, ReviewDraft, ReviewNotice, UnitReminder, ReplayJob,
-             SignInLink, PublishedKey, Revocation, AuditEntry)
+             PeerReviewWindow, PeerReview, ReviewDraft, ReviewNotice, UnitReminder, ResponseCounts,
+             ReplayJob, SignInLink, PublishedKey, Revocation, AuditEntry)
 OUTBOX_DOCUMENTS = (Unit, Official, Rating, PeerReview, OfficialToken, SignInLink,
-                    PublishedKey, Revocation, AuditEntry, PeerReviewWindow, ReviewNotice)
+                    PublishedKey, Revocation, AuditEntry, PeerReviewWindow, ReviewNotice,
+                    ResponseCounts)
 

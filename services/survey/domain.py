@@ -12,8 +12,8 @@ from collections.abc import Mapping
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
+from shared import dashboard_events, review_events
 from shared import events as ev
-from shared import review_events
 from shared.errors import Forbidden, Invalid, NotFound
 from shared.periods import parse_period
 
@@ -21,6 +21,7 @@ SOURCE = ev.SOURCES["survey"]
 # Rating ids are derived from the client's id: the same client_id is the same rating.
 RATING_NAMESPACE = uuid.UUID("5b1f0f36-6a4c-4f38-9d0e-6f3b8c1d2a47")
 LOOP = "this parent would make a loop of units"
+RESPONSE_COUNTS = ("invited", "finished", "in_progress", "not_started")
 
 
 # --- directory ------------------------------------------------------------------------
@@ -235,3 +236,12 @@ def window_event(period: str, doc: dict, correlationid: str | None = None) -> ev
         "remind_before": list(doc.get("remind_before") or []), "version": doc["version"],
     }, source=SOURCE, id=f"review-window-{period}-{doc['version']}", subject=period,
         correlationid=correlationid)
+
+
+def response_event(year: str, unit: str, counts: Mapping[str, int], at: datetime,
+                   version: int) -> ev.Event:
+    """The `review.response` event of a unit's counts for a year (also replayed): the
+    counts and when they changed, nothing about who."""
+    return ev.make_event(dashboard_events.REVIEW_RESPONSE, {
+        "year": year, "unit": unit, **{k: counts[k] for k in RESPONSE_COUNTS}, "at": at,
+    }, source=SOURCE, id=f"review-response-{year}-{unit}-{version}", subject=unit)

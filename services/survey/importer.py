@@ -225,17 +225,26 @@ def apply_plan(plan: Plan, ctx, correlationid: str | None) -> dict:
         created, updated = created + result[1], updated + (not result[1])
 
     kept_units = directory.by_codes("unit", [code for code, _ in plan.units])
+    # the units whose review response is counted again, once (None: every unit)
+    changed: set[str] | None = set()
     for code, data in plan.units:
         if "managers" not in plan.columns:
             data = {**data, "managers": kept_units.get(code, {}).get("managers") or []}
-        count(accounts.save_unit(ctx, code, data, correlationid=correlationid,
-                                 audited=False))
+        saved = accounts.save_unit(ctx, code, data, correlationid=correlationid,
+                                   audited=False, recount=False)
+        count(saved)
+        if saved[1]:
+            changed.add(code)
     kept = directory.officials([code for code, _ in plan.officials])
     for code, data in plan.officials:
         stored = kept.get(code, {})
         data = {**data, "active": stored.get("active", True),
                 "roles": stored.get("roles") or [],
                 "email": data.get("email") if "email" in plan.columns else stored.get("email")}
-        count(accounts.save_official(ctx, code, data, correlationid=correlationid,
-                                     audited=False))
+        saved = accounts.save_official(ctx, code, data, correlationid=correlationid,
+                                       audited=False, recount=False)
+        count(saved)
+        moved = accounts.membership_changes(kept.get(code), saved[0])
+        changed = None if changed is None or moved is None else changed | moved
+    accounts.recount_units(ctx, changed)
     return {"created": created, "updated": updated}

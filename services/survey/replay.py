@@ -3,7 +3,8 @@
 Published with routing keys `replay.<consumer>.<type>`, bound only to that consumer's
 queue: a scoring rebuild never makes notify alert again about old ratings. Events keep
 the ids of the originals; consumers are idempotent, so a replay over a database that
-already has some of them only fills what is missing.
+already has some of them only fills what is missing. Each unit's review response goes to
+the consumers that take it (scoring), counted again first, so it is current.
 """
 
 from __future__ import annotations
@@ -12,10 +13,10 @@ import logging
 import threading
 from collections.abc import Iterator
 
-from services.survey import domain, identity
+from services.survey import domain, identity, keys, response_counts
 from services.survey.store import directory, ratings, replays, reviews
+from shared import dashboard_events, topology
 from shared import events as ev
-from shared import topology
 from shared.messages import OutgoingMessage
 
 logger = logging.getLogger(__name__)
@@ -23,7 +24,7 @@ TARGETS = tuple(topology.QUEUES)
 BATCH = 1000
 
 
-def _events() -> Iterator[ev.Event]:
+def _events(ctx, target: str) -> Iterator[ev.Event]:
     """Every record, directory and access first, as events (a generator: nothing is held
     in memory)."""
     for kind, event_type in (("unit", ev.UNIT_UPSERTED), ("official", ev.OFFICIAL_UPSERTED)):
@@ -37,21 +38,25 @@ def _events() -> Iterator[ev.Event]:
     for window in reviews.windows():
         if window.get("version"):  # set before windows had versions: never announced
             yield domain.window_event(window["_id"], window)
+    if dashboard_events.REVIEW_RESPONSE in topology.queue_for(target).bindings:
+        yield from response_counts.replay_events(ctx.key(keys.REVIEWER_PSEUDONYM),
+                                                 notify=ctx.relay.notify)
 
 
-def start_replay(target: str, publisher) -> dict:
+def start_replay(ctx, target: str) -> dict:
     """Record a replay job and run it in the background; return the job."""
     job = replays.start_job(target)
-    threading.Thread(target=_run, args=(job["_id"], target, publisher), daemon=True,
+    threading.Thread(target=_run, args=(job["_id"], target, ctx), daemon=True,
                      name=f"replay-{target}").start()
     return job
 
 
-def _run(job_id: str, target: str, publisher) -> None:
+def _run(job_id: str, target: str, ctx) -> None:
+    publisher = ctx.publisher
     published = 0
     try:
         batch: list[OutgoingMessage] = []
-        for event in _events():
+        for event in _events(ctx, target):
             batch.append(OutgoingMessage(topology.replay_key(target, event.type),
                                          event.to_bytes(), event.id, event.type))
             if len(batch) >= BATCH:

@@ -20,7 +20,8 @@ import logging
 from collections.abc import Iterable
 from datetime import datetime
 
-from services.survey import audit_log, domain, keys, review_rules, reviews, signin_links
+from services.survey import audit_log, keys, review_rules, reviews, signin_links
+from services.survey.response_counts import counts_of, progress_of
 from services.survey.review_rules import REMINDER, Progress
 from services.survey.store import directory
 from services.survey.store import review_cycle as cycle_store
@@ -30,29 +31,6 @@ from shared.db import stored_now
 from shared.errors import Conflict, Forbidden, RateLimited
 
 logger = logging.getLogger(__name__)
-CHUNK = 5000  # review ids looked up at once
-
-
-def progress_of(period: str, members: list[dict], key: bytes) -> dict[str, Progress]:
-    """How far each of `members` (the active officials of one unit) has got with their
-    reviews of the others."""
-    reviewer_of = {domain.review_key(key, period, r["code"], c["code"]): r["code"]
-                   for r in members for c in members if c is not r}
-    ids = list(reviewer_of)
-    done: set[str] = set()
-    saved: set[str] = set()
-    for start in range(0, len(ids), CHUNK):
-        chunk = ids[start:start + CHUNK]
-        done |= review_store.reviewed(chunk)
-        saved |= review_store.drafted([i for i in chunk if i not in done])
-    assigned = len(members) - 1
-    counts = {m["code"]: [0, 0] for m in members}
-    for review_id, reviewer in reviewer_of.items():
-        if review_id in done:
-            counts[reviewer][0] += 1
-        elif review_id in saved:
-            counts[reviewer][1] += 1
-    return {code: Progress(assigned, d, s) for code, (d, s) in counts.items()}
 
 
 def on_cycle_due(ctx, data: dict, *, now: datetime | None = None) -> int:
@@ -118,10 +96,9 @@ def units_in_scope(ctx, principal, only: str | None = None) -> list[dict]:
 
 def response(year: str, units: list[dict], key: bytes) -> list[dict]:
     """Each unit's response counts (invited, finished, in_progress, not_started), in the
-    order given: counts only."""
-    members = dict(cycle_store.active_by_unit([u["code"] for u in units]))
-    return [{"unit": u["code"], "name": u["name"], **review_rules.response_counts(
-        progress_of(year, members.get(u["code"], []), key).values())} for u in units]
+    order given: counts only (those `review.response` tells scoring)."""
+    counts = counts_of(year, [u["code"] for u in units], key)
+    return [{"unit": u["code"], "name": u["name"], **counts[u["code"]]} for u in units]
 
 
 def _send(ctx, year: str, window: dict, units: Iterable[tuple[str, list[dict]]], kind: str,

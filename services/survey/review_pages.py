@@ -185,7 +185,7 @@ def review_submit(year: str, reviewee: str):
                                   notify=ctx.relay.notify)
         else:
             reviews.save_draft(year, g.principal.official, person["code"], body, key=_key(),
-                               tz=ctx.settings.tz)
+                               tz=ctx.settings.tz, notify=ctx.relay.notify)
     except Conflict as exc:
         notice = t["review_finished_already" if exc.slug == "review-finished"
                    else "review_not_saved_closed"]

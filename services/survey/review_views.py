@@ -42,8 +42,8 @@ def put_window(body: dict, period: str):
     opens; a change reschedules the invitations and reminders still to come."""
     period = domain.year_period(period)
     ctx = context()
-    window, created = reviews.save_window(period, body, correlationid=g.request_id,
-                                          notify=ctx.relay.notify)
+    window, created = reviews.save_window(period, body, key=_key(),
+                                          correlationid=g.request_id, notify=ctx.relay.notify)
     audit_log.record(ctx, "review_window_saved", target=period, details={
         "opens_at": body["opens_at"].isoformat(), "closes_at": body["closes_at"].isoformat(),
         "remind_before": window["remind_before"]})

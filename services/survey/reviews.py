@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from services.survey import domain, review_rules
+from services.survey import domain, response_counts, review_rules
 from services.survey.store import Notify, directory, reviews
 from shared.db import stored_now
 from shared.errors import Conflict, Invalid, NotFound
@@ -26,10 +26,11 @@ def reviewee_for(reviewer_code: str, reviewee_code: str) -> dict:
     return reviewee
 
 
-def save_window(period: str, body: dict, *, correlationid: str | None = None,
+def save_window(period: str, body: dict, *, key: bytes, correlationid: str | None = None,
                 notify: Notify | None = None) -> tuple[dict, bool]:
     """Set a year's window and its reminders (Invalid when a reminder does not fit in
-    it); return ({period, opens_at, closes_at, remind_before, reminders_at}, created)."""
+    it); return ({period, opens_at, closes_at, remind_before, reminders_at}, created).
+    The year's response is kept from then on (every unit's counts told to scoring)."""
     offsets = body.get("remind_before") or []
     # kept to the millisecond, as BSON keeps it: the answer is what a later read gives
     opens_at, closes_at = (body[k].replace(microsecond=body[k].microsecond // 1000 * 1000)
@@ -40,6 +41,7 @@ def save_window(period: str, body: dict, *, correlationid: str | None = None,
                       errors={"remind_before": problems})
     doc, created = reviews.set_window(period, opens_at, closes_at, offsets,
                                       correlationid=correlationid, notify=notify)
+    response_counts.recount(key, years=[period], notify=notify)
     return {"period": period, **doc, "reminders_at": sorted(times.values())}, created
 
 
@@ -101,16 +103,23 @@ def form_values(period: str, reviewer_code: str, reviewee_code: str, key: bytes
 
 
 def save_draft(period: str, reviewer_code: str, reviewee_code: str, body: dict, *,
-               key: bytes, tz: ZoneInfo, now: datetime | None = None) -> None:
+               key: bytes, tz: ZoneInfo, now: datetime | None = None,
+               notify: Notify | None = None) -> None:
     """Keep a review to finish later, inside the window; a finished review is edited by
-    finishing it again, never turned back into a draft (Conflict)."""
-    reviewee_for(reviewer_code, reviewee_code)
+    finishing it again, never turned back into a draft (Conflict). The reviewer's first
+    draft puts them in progress in their unit's counts."""
+    reviewee = reviewee_for(reviewer_code, reviewee_code)
     _check_open(period, now or stored_now(), tz)
     review_id = domain.review_key(key, period, reviewer_code, reviewee_code)
     if reviews.review(review_id) is not None:
         raise Conflict("This review is finished: change it and finish it again.",
                        slug="review-finished")
+    first = reviews.draft(review_id) is None  # a later draft moves no count
+    if first:
+        response_counts.before_change(period, reviewee["unit"])
     reviews.save_draft(review_id, body["scores"], body.get("comment"))
+    if first:
+        response_counts.recount(key, units=[reviewee["unit"]], years=[period], notify=notify)
 
 
 def _check_open(period: str, now: datetime, tz: ZoneInfo) -> None:
@@ -128,7 +137,9 @@ def submit_review(period: str, reviewer_code: str, reviewee_code: str, body: dic
     reviewee = reviewee_for(reviewer_code, reviewee_code)
     now = now or stored_now()
     _check_open(period, now, tz)
+    response_counts.before_change(period, reviewee["unit"])
     saved = reviews.save_review(period, reviewer_code, reviewee, body, key,
                                 correlationid=correlationid, now=now, notify=notify)
     reviews.drop_draft(domain.review_key(key, period, reviewer_code, reviewee_code))
+    response_counts.recount(key, units=[reviewee["unit"]], years=[period], notify=notify)
     return saved

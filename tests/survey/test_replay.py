@@ -7,8 +7,8 @@ from datetime import UTC, datetime, timedelta
 
 from devkit.apps import ADMIN, queued_events, rating_body
 from shared import auth_events as auth
+from shared import dashboard_events, review_events, topology
 from shared import events as ev
-from shared import review_events, topology
 from tests.conftest import wait_for
 
 SCORES = dict.fromkeys(("discipline", "conduct", "ethics", "dress", "participation"), 4)
@@ -19,7 +19,7 @@ def by_id(events) -> dict:
     out = {}
     for e in events:
         key = e.data.get("id") or e.data.get("code") or e.data.get("digest") or \
-            e.data.get("year")
+            (e.data.get("year"), e.data.get("unit"), e.type)
         out[(e.type, key)] = e.data
     return out
 
@@ -47,7 +47,8 @@ def test_a_replay_publishes_each_record_as_it_was_first_published(survey, client
     assert {t for t, _ in first} == {ev.UNIT_UPSERTED, ev.OFFICIAL_UPSERTED,
                                       ev.RATING_SUBMITTED, ev.PEER_REVIEW_SUBMITTED,
                                       auth.KEYS_PUBLISHED, auth.TOKEN_ISSUED,
-                                      review_events.WINDOW_SET}
+                                      review_events.WINDOW_SET,
+                                      dashboard_events.REVIEW_RESPONSE}
     notify_before = len(queued_events(survey, topology.queue_for("notify").name))
 
     r = client.post("/api/v1/replays", json={"target": "scoring"}, headers=ADMIN)

@@ -61,7 +61,7 @@ def test_a_change_not_yet_published_is_replaced_by_the_next(survey, client):
     opens = datetime.fromisoformat("2026-11-20T08:00:00+07:00")
     for days in (25, 26):  # the relay not told: both stored before it publishes
         reviews.save_window("2026", {"opens_at": opens,
-                                     "closes_at": opens + timedelta(days=days)})
+                                     "closes_at": opens + timedelta(days=days)}, key=b"k")
     assert [e.data["version"] for e in window_events(survey)] == [2]
 
 
