@@ -16,7 +16,7 @@ from typing import Any
 
 from marshmallow import Schema, ValidationError, fields, post_load, validate
 
-from shared import auth_events, dashboard_events, review_events
+from shared import auth_events, dashboard_events, integrity_events, review_events
 from shared.schemas import (
     CRITERIA,
     FACTORS,
@@ -53,7 +53,10 @@ class PoisonMessage(ValueError):
     """A message that can never be processed: malformed, or not of any known schema."""
 
 
-class RatingSubmitted(Lenient):
+class RatingSubmitted(Lenient, integrity_events.RatingState):
+    """A citizen's rating as stored, with the state it was stored in (counted or held, see
+    `integrity_events`)."""
+
     id = fields.String(required=True, validate=validate.Length(1, 64))
     client_id = fields.UUID(required=True)
     counter = Code(required=True)
@@ -67,6 +70,13 @@ class RatingSubmitted(Lenient):
     comment = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=1000))
     receipt_code = fields.String(load_default=None, allow_none=True)
     submitted_at = fields.AwareDateTime(required=True)
+
+
+class RatingStatusChanged(RatingSubmitted):
+    """The rating again, whole, with its new state (`integrity_events`)."""
+
+    status = fields.String(required=True, validate=validate.OneOf(integrity_events.STATES))
+    status_version = StrictInteger(required=True, validate=validate.Range(min=1))
 
 
 class PeerReviewSubmitted(Lenient):
@@ -110,6 +120,7 @@ class OfficialUpserted(Lenient):
 
 DATA_SCHEMAS: dict[str, Schema] = {
     RATING_SUBMITTED: RatingSubmitted(),
+    integrity_events.RATING_STATUS_CHANGED: RatingStatusChanged(),
     PEER_REVIEW_SUBMITTED: PeerReviewSubmitted(),
     UNIT_UPSERTED: UnitUpserted(),
     OFFICIAL_UPSERTED: OfficialUpserted(),

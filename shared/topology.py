@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from shared import auth_events as auth
 from shared import dashboard_events as dashboard
+from shared.integrity_events import RATING_STATUS_CHANGED
 from shared import events as ev
 from shared import review_events as review
 
@@ -47,12 +48,14 @@ def replay_key(consumer: str, event_type: str) -> str:
 QUEUES: dict[str, QueueSpec] = {
     "scoring": QueueSpec(
         "congso.scoring",
-        (ev.RATING_SUBMITTED, ev.PEER_REVIEW_SUBMITTED, *ACCESS_EVENTS, review.WINDOW_SET,
+        (ev.RATING_SUBMITTED, RATING_STATUS_CHANGED, ev.PEER_REVIEW_SUBMITTED, *ACCESS_EVENTS,
+         review.WINDOW_SET,
          dashboard.REVIEW_RESPONSE, dashboard.DEADLINE_STATUS, "replay.scoring.#"),
     ),
     "notify": QueueSpec(
         "congso.notify",
-        (ev.RATING_SUBMITTED, ev.SCORE_UPDATED, *ACCESS_EVENTS, auth.LINK_REQUESTED,
+        (ev.RATING_SUBMITTED, RATING_STATUS_CHANGED, ev.SCORE_UPDATED, *ACCESS_EVENTS,
+         auth.LINK_REQUESTED,
          auth.ACCOUNT_NOTICE, review.WINDOW_SET, "replay.notify.#"),
     ),
     # survey keeps the audit log: the other services' audited actions reach it here

@@ -40,7 +40,7 @@ def test_every_event_type_has_a_schema():
         "directory.official.upserted", "score.updated",  # the contract's
         "auth.keys_published", "auth.token_issued", "auth.revoked", "auth.link_requested",
         "account.notice", "audit.recorded", "review_window.set", "review.cycle_due",
-        "review.response", "deadline.status"}
+        "review.response", "deadline.status", "rating.status_changed"}
 
 
 @pytest.mark.parametrize("email", ["cán.bộ@example.vn", "a@ex\u0430mple.vn",  # Cyrillic а
