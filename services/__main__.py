@@ -10,6 +10,7 @@ from flask import Flask
 
 from services import demo
 from services.bootstrap import main
+from services.notify.demo import seed_deadlines
 from shared.config import Settings
 from shared.http import runtime_of
 
@@ -31,6 +32,8 @@ def _seed(app: Flask, settings: Settings) -> None:
 def _seed_history(app: Flask) -> None:
     started = time.perf_counter()
     seeded = demo.seed_history(app)
+    # the demo's reporting deadlines, once notify has the directory from survey's events
+    seed_deadlines(app, ward=demo.UNITS[1][0], department=demo.UNITS[0][0])
     logger.info("demo history written: %d ratings and %d peer reviews in %.1f s; scoring "
                 "and notify receive them through the outbox", seeded.ratings, seeded.reviews,
                 time.perf_counter() - started)

@@ -13,7 +13,9 @@ from datetime import datetime
 
 from pymongo.errors import DuplicateKeyError
 
+from services.scoring.buckets import DIRTY_SINCE
 from services.scoring.documents import (
+    CitizenMonth,
     DeadlineCopy,
     OfficialRecord,
     RatingComment,
@@ -93,6 +95,16 @@ class DashboardRecords:
                                                                      ("_id", 1)]))
 
     # --- materialised scores ------------------------------------------------------------
+
+    def stale_months(self, kind: str, subjects: list[str], months: list[str]) -> set[str]:
+        """The months in which a bucket of `subjects` changed since the refresher last
+        derived its scores (their stored scores may be behind): the dirty mark's sparse
+        index, no rows read."""
+        if not subjects or not months:
+            return set()
+        return {d["month"] for d in CitizenMonth._get_collection().find(
+            {DIRTY_SINCE: {"$exists": True}, "kind": kind, "subject": {"$in": subjects},
+             "month": {"$in": months}}, {"month": 1})}
 
     def materialised(self, kind: str, codes: list[str], periods: list[str]
                      ) -> dict[tuple[str, str], dict]:

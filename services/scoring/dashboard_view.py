@@ -81,12 +81,13 @@ def cells(table: Table, cat: Mapping, href: Callable[[str, str], str | None]) ->
     its page when the table says so and `href(kind, code)` gives one."""
     rows = []
     columns = _shown(table)
+    numeric_columns = {i for i in columns if i not in table.words and any(
+        isinstance(r[i], int | float) and not isinstance(r[i], bool) for r in table.rows)}
     for raw, shown in zip(table.rows, labelled(table, cat), strict=True):
         row = []
         for i in columns:
             value = shown[i]
-            numeric = isinstance(value, int | float) and not isinstance(value, bool) \
-                and i not in table.words
+            numeric = i in numeric_columns and (value is None or isinstance(value, int | float))
             link = None
             if table.link and i == table.link[2]:
                 link = href(table.link[0], raw[table.link[1]])
@@ -154,10 +155,11 @@ def draw(table: Table, cat: Mapping, title: str, summary: str) -> Markup | None:
                                     target_label=str(OFFICIAL_FLOOR))
     if table.key in ("units", "children"):
         return charts.ranking_chart([(row[1], row[3]) for row in table.rows], title=title,
-                                    summary=summary, target=TARGET, target_label=target)
+                                    summary=summary, target=TARGET, target_label=target,
+                                    suffix="%")
     if table.key == "response":
         return charts.ranking_chart([(row[1], row[6]) for row in table.rows], title=title,
-                                    summary=summary)
+                                    summary=summary, suffix="%")
     if table.key == "bands":
         counts = _column(table, 1)
         return charts.ranking_chart([(cat["bands"].get(k, cat["bands"][None]), n) for k, n

@@ -28,21 +28,39 @@ def _local(tz: ZoneInfo):
     return lambda moment: moment.astimezone(tz).strftime("%H:%M %d/%m/%Y")
 
 
+def _factors(scores: dict, unit: str, period: str):
+    return (scores.get((unit, period)) or {}).get("citizen", {}).get("factors")
+
+
+def _compared(first: tuple, *others: tuple) -> tuple:
+    """(column keys, *subjects) of the factors' table: the first always, each other
+    (key, shown, factors) only when shown (a unit at the top has no parent, and the
+    province of the department is the department itself)."""
+    kept = [first] + [(key, value) for key, shown, value in others if shown]
+    return (tuple(k for k, _ in kept), *(v for _, v in kept))
+
+
 def unit_page(store, code: str, period: str, tz: ZoneInfo, *, low_only: bool = False) -> dict:
     """Everything the unit's page shows for `period`."""
     cfg, _ = store.config()
     p = parse_period(period)
     year = months_of(Period(p.year))
-    chosen = set(months_of(p))
+    chosen = months_of(p)
     parents = store.parents()
     subtree = subtree_of(code, parents)
-    rows = store.citizen_rows("u", subtree, year)  # {unit: {day: rows}}, the whole year
+    # the period's day buckets, and those of other months whose stored scores are behind;
+    # the rest of the year's trend is the refresher's stored monthly figures
+    others = [m for m in year if m not in chosen]
+    stale = store.stale_months("u", subtree, others)
+    rows = store.citizen_rows("u", subtree, [m for m in year if m in chosen or m in stale])
+    derived = {m[1]: (s.get("citizen") or {}) for m, s in store.materialised(
+        "u", [code], [m for m in others if m not in stale]).items()}
     inputs = {u: {day: inputs_of(r) for day, r in days.items()} for u, days in rows.items()}
     by_unit = {u: [i for day, ins in days.items() if day[:7] in chosen for i in ins]
                for u, days in inputs.items()}
     view = unit_view(store, code, period, cfg, tz, by_unit)
 
-    monthly: dict[str, list] = {}
+    monthly: dict[str, list] = {m: [] for m in year if m in chosen or m in stale}
     period_days: dict[str, list] = {}
     for u in subtree:
         for month, ins in figures.by_month(inputs[u]).items():
@@ -60,14 +78,12 @@ def unit_page(store, code: str, period: str, tz: ZoneInfo, *, low_only: bool = F
         for c in children]
     start, end = p.bounds(tz)
     charts = {
-        "trend": figures.trend(monthly, year, cfg),
+        "trend": figures.trend(monthly, year, cfg, derived),
         "distribution": figures.distribution(r for rs in period_days.values() for r in rs),
-        "factors": figures.factors(
-            ("col_this_unit", "col_parent_unit", "col_province"), view["citizen"]["factors"],
-            (outside.get((parent, period)) or {}).get("citizen", {}).get("factors")
-            if parent else None,
-            (outside.get((root, period)) or {}).get("citizen", {}).get("factors")
-            if root != code else view["citizen"]["factors"]),
+        "factors": figures.factors(*_compared(
+            ("col_this_unit", view["citizen"]["factors"]),
+            ("col_parent_unit", bool(parent), _factors(outside, parent, period)),
+            ("col_province", root not in (code, parent), _factors(outside, root, period)))),
         "grid": figures.weekday_hour_grid(period_days),
         "officials": figures.officials(view["officials"]),
         "children": figures.units("children", child_rows),
@@ -108,10 +124,10 @@ def official_page(store, code: str, period: str, tz: ZoneInfo, *,
         "trend": figures.trend({m: inputs_of(r) for m, r in rows.items()}, year, cfg),
         "distribution": figures.distribution(
             r for m, rs in rows.items() if m in chosen for r in rs),
-        "factors": figures.factors(("col_this_official", "col_their_unit", "col_province"),
-                                   view["citizen"]["factors"],
-                                   unit_factors(unit) if unit else None,
-                                   unit_factors(root) if root else None),
+        "factors": figures.factors(*_compared(
+            ("col_this_official", view["citizen"]["factors"]),
+            ("col_their_unit", bool(unit), unit and unit_factors(unit)),
+            ("col_province", bool(root) and root != unit, root and unit_factors(root)))),
         "peer": figures.peer(view["peer"]["criteria"]),
     }
     return {"view": view, "charts": charts, "unit": unit, "root": root,

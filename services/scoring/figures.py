@@ -55,12 +55,17 @@ def by_month(rows_by_bucket: Mapping[str, list]) -> dict[str, list]:
 
 
 def trend(inputs_by_month: Mapping[str, list[CitizenInput]], months: list[str],
-          cfg: ScoringConfig) -> Table:
-    """Month by month: ratings, satisfaction rate and citizen index (None: no rating)."""
+          cfg: ScoringConfig, derived: Mapping[str, Mapping] | None = None) -> Table:
+    """Month by month: ratings, satisfaction rate and citizen index (None: no rating).
+    A month in `inputs_by_month` is computed from its ratings; one in `derived` (the
+    refresher's stored citizen figures, current) is taken as stored; any other has none."""
     rows = []
     for month in months:
-        c = citizen_figures(inputs_by_month.get(month, []), cfg)
-        rows.append([month, c["count"], c["satisfaction_rate"], c["index"]])
+        if month in inputs_by_month or not derived or month not in derived:
+            c = citizen_figures(inputs_by_month.get(month, []), cfg)
+        else:
+            c = derived[month]
+        rows.append([month, c.get("count", 0), c.get("satisfaction_rate"), c.get("index")])
     return Table("trend", ("col_month", "col_count", "col_satisfaction", "col_citizen_index"),
                  rows)
 

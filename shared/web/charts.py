@@ -179,35 +179,59 @@ def bar_chart(labels: list[str], values: list[float | None], *, title: str, summ
     return _svg(width, height, title, summary, body)
 
 
+def _lines(label: str, room: int) -> list[str]:
+    """A label in lines of at most `room` letters, broken between words (a peer-review
+    criterion is a sentence: written in full, never cut)."""
+    lines, line = [], ""
+    for word in label.split():
+        if line and len(line) + 1 + len(word) > room:
+            lines.append(line)
+            line = word
+        else:
+            line = f"{line} {word}".strip()
+    return [*lines, line] if line else lines or [""]
+
+
 def ranking_chart(items: list[tuple[str, float | None]], *, title: str, summary: str,
                   x_max: float = 100, target: float | None = None,
-                  target_label: str = "") -> Markup:
+                  target_label: str = "", suffix: str = "") -> Markup:
     """One bar per item (a unit, an official), its name written in full above it (long
-    Vietnamese unit names differ at their end), `target` a dashed line."""
-    row, left, right, top = 46, 6, 44, 24
+    Vietnamese unit names differ at their end; a long one wraps), `target` a dashed line,
+    `suffix` after each number ("%")."""
+    bar, left, right, top, line_h = 18, 6, 50, 24, 16
     width = WIDTH
-    height = top + row * max(1, len(items)) + 4
     plot_w = width - left - right
+    room = int((width - left) / (SIZE * 0.55))
+    labelled = [(_lines(label, room), v) for label, v in items]
+    heights = [line_h * len(lines) + bar + 12 for lines, _ in labelled]
+    height = top + sum(heights) + 4
     body = []
-    for i, (label, v) in enumerate(items):
-        y = top + i * row
-        body.append(f'<text x="{left}" y="{y + 14}" fill="{INK}">{escape(label)}</text>')
+    y = top
+    x_target = left + plot_w * target / x_max if target is not None else None
+    for (lines, v), row in zip(labelled, heights, strict=True):
+        for k, text in enumerate(lines):
+            body.append(f'<text x="{left}" y="{y + 13 + k * line_h}" fill="{INK}">'
+                        f'{escape(text)}</text>')
+        bar_y = y + line_h * len(lines) + 4
+        label = " ".join(lines)
         if v is not None:
             w = plot_w * max(0.0, min(v, x_max)) / x_max
             colour = PALETTE[0] if target is None or v >= target else PALETTE[1]
-            body.append(f'<rect x="{left}" y="{y + 20}" width="{w:.1f}" height="{row - 28}" '
-                        f'fill="{colour}"><title>{escape(label)}: {_fmt(v)}</title></rect>')
+            body.append(f'<rect x="{left}" y="{bar_y}" width="{w:.1f}" height="{bar}" '
+                        f'fill="{colour}"><title>{escape(label)}: {_fmt(v)}{suffix}</title>'
+                        f'</rect>')
         at = left + plot_w * min(v or 0, x_max) / x_max + 4
-        if target is not None and at - 6 <= left + plot_w * target / x_max < at + 34:
-            at = left + plot_w * target / x_max + 5  # the number clear of the target line
-        body.append(f'<text x="{at:.1f}" y="{y + 33}" fill="{INK}">{_fmt(v)}</text>')
-    if target is not None:  # across the bars only, never through a name
-        x = left + plot_w * target / x_max
-        for i in range(len(items)):
-            y = top + i * row
-            body.append(f'<line x1="{x:.1f}" x2="{x:.1f}" y1="{y + 17}" y2="{y + row - 5}" '
-                        f'stroke="{TARGET}" stroke-width="2" stroke-dasharray="4 3"/>')
-        body.append(f'<text x="{x:.1f}" y="{top - 8}" fill="{TARGET}" '
+        if x_target is not None and at - 6 <= x_target < at + 34:
+            at = x_target + 5  # the number clear of the target line
+        text = _fmt(v) + (suffix if v is not None else "")
+        body.append(f'<text x="{at:.1f}" y="{bar_y + 13}" fill="{INK}">{text}</text>')
+        if x_target is not None:  # across the bar only, never through a name
+            body.append(f'<line x1="{x_target:.1f}" x2="{x_target:.1f}" y1="{bar_y - 3}" '
+                        f'y2="{bar_y + bar + 3}" stroke="{TARGET}" stroke-width="2" '
+                        f'stroke-dasharray="4 3"/>')
+        y += row
+    if x_target is not None:
+        body.append(f'<text x="{x_target:.1f}" y="{top - 8}" fill="{TARGET}" '
                     f'text-anchor="middle">{escape(target_label)}</text>')
     return _svg(width, height, title, summary, body)
 
