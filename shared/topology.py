@@ -6,9 +6,9 @@ from dataclasses import dataclass
 
 from shared import auth_events as auth
 from shared import dashboard_events as dashboard
-from shared.integrity_events import RATING_STATUS_CHANGED
 from shared import events as ev
 from shared import review_events as review
+from shared.integrity_events import RATING_STATUS_CHANGED
 
 EXCHANGE = "congso.events"
 EXCHANGE_TYPE = "topic"
