@@ -154,29 +154,39 @@ def _official_allowed(code: str):
     return None
 
 
-@blp.get("/dashboard/units/<code>")
-@page
-def unit(code: str):
-    refused = _unit_allowed(code)
+def _page_of(code: str, allowed, gather, chart_keys: tuple[str, ...]):
+    """A unit's or an official's page: (error page, None) or (None, its context)."""
+    refused = allowed(code)
     if refused is not None:
-        return refused
+        return refused, None
     try:
         period = _period()
     except InvalidPeriod:
-        return _bad_period()
-    cat, tz, now = words(), _ctx().settings.tz, datetime.now(UTC)
+        return _bad_period(), None
+    cat, now = words(), datetime.now(UTC)
     low = request.args.get("low") == "1"
-    data = dashboards.unit_page(_ctx().store, code, str(period), tz, low_only=low)
+    data = gather(_ctx().store, code, str(period), _ctx().settings.tz, low_only=low)
     values = {"period": str(period), "year": period.year, "target": TARGET}
-    charts = [_chart(data["charts"][k], cat, **values) for k in dashboards.UNIT_CHARTS]
-    charts.insert(dashboards.UNIT_CHARTS.index("officials") + 1,
-                  _chart(data["bands"], cat, **values))
-    names = _ctx().store.names("official", [c["official"] for c in data["comments"]
-                                            if c.get("official")])
-    return render_page("dashboard/unit.html", title=data["view"]["name"] or code, code=code,
-                       data=data, charts=charts, period=str(period), low=low,
-                       choices=period_choices(period, now), updated=_local(now),
-                       official_names=names, deadlines=_chart_free(data["deadlines"], cat))
+    charts = [_chart(data["charts"][k], cat, **values) for k in chart_keys]
+    return None, {"cat": cat, "code": code, "data": data, "charts": charts, "low": low,
+                  "period": str(period), "choices": period_choices(period, now),
+                  "updated": _local(now), "values": values}
+
+
+@blp.get("/dashboard/units/<code>")
+@page
+def unit(code: str):
+    refused, c = _page_of(code, _unit_allowed, dashboards.unit_page, dashboards.UNIT_CHARTS)
+    if refused is not None:
+        return refused
+    data, cat = c.pop("data"), c.pop("cat")
+    c["charts"].insert(dashboards.UNIT_CHARTS.index("officials") + 1,
+                       _chart(data["bands"], cat, **c.pop("values")))
+    names = _ctx().store.names("official", [x["official"] for x in data["comments"]
+                                            if x.get("official")])
+    return render_page("dashboard/unit.html", title=data["view"]["name"] or code, data=data,
+                       official_names=names, deadlines=_chart_free(data["deadlines"], cat),
+                       **c)
 
 
 def _chart_free(table, cat: dict) -> dict:
@@ -187,24 +197,16 @@ def _chart_free(table, cat: dict) -> dict:
 @blp.get("/dashboard/officials/<code>")
 @page
 def official(code: str):
-    refused = _official_allowed(code)
+    refused, c = _page_of(code, _official_allowed, dashboards.official_page,
+                          dashboards.OFFICIAL_CHARTS)
     if refused is not None:
         return refused
-    try:
-        period = _period()
-    except InvalidPeriod:
-        return _bad_period()
-    cat, tz, now = words(), _ctx().settings.tz, datetime.now(UTC)
-    low = request.args.get("low") == "1"
-    data = dashboards.official_page(_ctx().store, code, str(period), tz, low_only=low)
-    values = {"period": str(period), "year": period.year, "target": TARGET}
-    charts = [_chart(data["charts"][k], cat, **values) for k in dashboards.OFFICIAL_CHARTS]
+    data = c.pop("data")
+    c.pop("cat"), c.pop("values")
     return render_page("dashboard/official.html",
-                       title=data["view"].get("full_name") or code, code=code, data=data,
-                       charts=charts, period=str(period), low=low,
-                       choices=period_choices(period, now), updated=_local(now),
+                       title=data["view"].get("full_name") or code, data=data,
                        unit_link=_href("unit", data["unit"]) if data["unit"] else None,
-                       minimum=_ctx().store.config()[0].min_peer_reviewers)
+                       minimum=_ctx().store.config()[0].min_peer_reviewers, **c)
 
 
 def _download(table, fmt: str, name: str, target: str):
