@@ -15,6 +15,7 @@ from services.survey.context import context
 from services.survey.ratings import submit_rating
 from services.survey.schemas import RatingIn
 from services.survey.store import directory
+from shared.crosssite import same_site_only
 from shared.errors import Conflict, DomainError, NotFound, RateLimited, status_of
 from shared.events import FACTORS
 from shared.http import body_types
@@ -52,12 +53,24 @@ def _options() -> tuple[str, bool]:
     return messages.language(request.args.get("lang")), request.args.get("kiosk") == "1"
 
 
+def _device() -> str | None:
+    """The registered tablet's id (`?kiosk=1&device=ID`), sent with each of its ratings;
+    survey checks it against the counter's `devices` (an unknown one is no device)."""
+    value = request.args.get("device", "").strip()
+    if request.args.get("kiosk") != "1" or not 0 < len(value) <= 64 or not value.isprintable():
+        return None
+    return value
+
+
 def _query(lang: str, kiosk_mode: bool, **extra) -> dict:
     args = dict(extra)
     if lang != "vi":
         args["lang"] = lang
     if kiosk_mode:
         args["kiosk"] = "1"
+        # the tablet keeps its id through every link and reset
+        if _device():
+            args["device"] = _device()
     return args
 
 
@@ -85,6 +98,7 @@ def _form_page(token: str, counter: dict, lang: str, kiosk_mode: bool, *, form=N
         "kiosk.html", status, **words, kiosk=kiosk_mode, counter=counter, token=token,
         unit_name=unit.get("name", ""), officials=officials, form=form or {},
         errors=errors or {}, error_message=error_message, client_id=str(uuid.uuid4()),
+        device=_device(),
         form_action=url_for("kiosk.submit", token=token, **_query(lang, kiosk_mode)),
         api_url=url_for("ratings.post_rating"),
         other_lang=other,
@@ -126,11 +140,20 @@ def _body_from_form(token: str) -> dict:
         "comment": f.get("comment") or None,
         "receipt_code": (f.get("receipt_code") or "").strip() or None,
         "client_id": f.get("client_id") or "",
+        **({"device": _device()} if _device() else {}),
     }
+
+
+def _cross_site():
+    lang, kiosk_mode = _options()
+    t = messages.catalogue(lang)["t"]
+    return _page("message.html", 403, lang=lang, kiosk=kiosk_mode, ok=False,
+                 title=t["kiosk_cross_site_title"], text=t["kiosk_cross_site_text"])
 
 
 @kiosk.post("/<token>")
 @body_types("application/x-www-form-urlencoded", "multipart/form-data")
+@same_site_only(refused=_cross_site)
 def submit(token: str):
     """The same rating as the API, from the plain HTML form (no JavaScript needed)."""
     lang, kiosk_mode = _options()

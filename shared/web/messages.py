@@ -148,7 +148,7 @@ TEXT = {
 
 
 # the pages' words, one module per area (each area's pages own theirs), merged here
-_AREAS = ("layout", "account", "reviews", "results", "dashboards")
+_AREAS = ("layout", "account", "reviews", "results", "dashboards", "held")
 for _area in _AREAS:
     _module = importlib.import_module(f"shared.web.words_{_area}")
     for _lang in LANGUAGES:
