@@ -12,6 +12,7 @@ import functools
 import logging
 import threading
 import time
+from collections import deque
 from concurrent.futures import ThreadPoolExecutor
 
 import pika
@@ -19,7 +20,15 @@ import pika
 from shared import metrics, topology
 from shared.broker import close_quietly, connection_parameters
 from shared.loop import STOP, BackgroundLoop, Backoff
-from shared.messages import ACK, DEAD_LETTER, Handler, handle_until_settled, retry_delay
+from shared.messages import (
+    ACK,
+    DEAD_LETTER,
+    BatchHandler,
+    Handler,
+    handle_batch,
+    handle_until_settled,
+    retry_delay,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -39,12 +48,23 @@ class RabbitConsumer:
         name: str | None = None,
         heartbeat: int | None = None,
         healthy=None,
+        batch_handler: BatchHandler | None = None,
+        batch_max: int = 200,
+        batch_wait: float = 0.01,
     ):
         self._url = url
+        # batches (`batch_handler`): deliveries are handed over together, up to `batch_max`,
+        # waiting at most `batch_wait` seconds for more after the first
+        self._batch_handler = batch_handler
+        self._batch_max = max(1, batch_max)
+        self._batch_wait = min(max(0.0, batch_wait), 0.05)
+        self._pending: deque = deque()
+        self._draining = False
         self._healthy = healthy
         self.spec = spec
         self._handler = handler
-        self._prefetch = prefetch
+        # batching needs the next batch delivered while one is applied
+        self._prefetch = max(prefetch, 2 * batch_max) if batch_handler else prefetch
         self._name = name or f"congso-consumer-{spec.name}"
         self._heartbeat = heartbeat
         self._loop = BackgroundLoop(self._name, self._session, interval=0,
@@ -54,6 +74,7 @@ class RabbitConsumer:
         self._worker: ThreadPoolExecutor | None = None
         self._inflight = 0
         self._inflight_lock = threading.Lock()
+        self._more = threading.Condition(self._inflight_lock)
         self._inflight_gauge = metrics.CONSUMER_INFLIGHT.labels(spec.name)
         self._connected_gauge = metrics.CONSUMER_CONNECTED.labels(spec.name)
         self._settled: list = []
@@ -127,8 +148,16 @@ class RabbitConsumer:
             self._inflight_gauge.set(self._inflight)
         headers = properties.headers or {}
         count = int(headers.get("x-delivery-count", 0) or 0)
-        self._worker.submit(self._process, conn, channel, method.delivery_tag,
-                            properties.message_id, count, body)
+        item = (conn, channel, method.delivery_tag, properties.message_id, count, body)
+        if self._batch_handler is None:
+            self._worker.submit(self._process, *item)
+            return
+        with self._more:
+            self._pending.append(item)
+            start, self._draining = not self._draining, True
+            self._more.notify()
+        if start:
+            self._worker.submit(self._drain_batches)
 
     def _process(self, conn, channel, delivery_tag, message_id, delivery_count, body) -> None:
         outcome = handle_until_settled(body, self._handler, queue=self.spec.name,
@@ -137,6 +166,31 @@ class RabbitConsumer:
         if outcome not in (ACK, DEAD_LETTER):
             # Give the failing dependency time to recover before the next delivery.
             self._stopping.wait(retry_delay(delivery_count))
+        self._settle(conn, channel, delivery_tag, outcome)
+
+    def _drain_batches(self) -> None:
+        """On the worker: hand what is pending over in batches until nothing is left (at
+        a low rate a batch is one delivery, after at most `batch_wait`)."""
+        while True:
+            with self._more:
+                if len(self._pending) < self._batch_max and self._batch_wait:
+                    self._more.wait_for(lambda: len(self._pending) >= self._batch_max
+                                        or self._stopping.is_set(), timeout=self._batch_wait)
+                batch = [self._pending.popleft()
+                         for _ in range(min(len(self._pending), self._batch_max))]
+                if not batch:
+                    self._draining = False
+                    return
+            outcomes = handle_batch([(item[5], item[3]) for item in batch], self._handler,
+                                    self._batch_handler, queue=self.spec.name,
+                                    healthy=self._healthy, stopping=self._stopping)
+            if any(o not in (ACK, DEAD_LETTER) for o in outcomes):
+                self._stopping.wait(retry_delay(max(item[4] for item in batch)))
+            for (conn, channel, tag, *_), outcome in zip(batch, outcomes, strict=True):
+                self._settle(conn, channel, tag, outcome)
+
+    def _settle(self, conn, channel, delivery_tag, outcome: str) -> None:
+        """Queue a delivery's outcome to be settled on its connection's thread."""
         with self._inflight_lock:
             self._settled.append((channel, delivery_tag, outcome))
             schedule = self._flush_on is not conn

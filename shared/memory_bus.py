@@ -19,11 +19,13 @@ from shared.loop import BackgroundLoop
 from shared.messages import (
     ACK,
     DEAD_LETTER,
+    BatchHandler,
     Handler,
     OutgoingMessage,
     PublishError,
     SinglePublish,
     Unroutable,
+    handle_batch,
     handle_until_settled,
     retry_delay,
 )
@@ -72,6 +74,15 @@ class _Queue:
             self.unacked += 1
             return self.items.popleft()
 
+    def get_more(self, most: int, wait: float) -> list[_Delivery]:
+        """Up to `most` more deliveries, waiting at most `wait` seconds for them."""
+        with self.cond:
+            if len(self.items) < most and wait:
+                self.cond.wait_for(lambda: len(self.items) >= most, timeout=wait)
+            taken = [self.items.popleft() for _ in range(min(most, len(self.items)))]
+            self.unacked += len(taken)
+            return taken
+
     def wake(self) -> None:
         with self.cond:
             self.cond.notify_all()
@@ -99,8 +110,11 @@ class MemoryBus:
         return MemoryPublisher(self)
 
     def consumer(self, spec: topology.QueueSpec, handler: Handler, *, healthy=None,
-                 **_options) -> MemoryConsumer:
-        return MemoryConsumer(self, spec, handler, healthy=healthy)
+                 batch_handler: BatchHandler | None = None, batch_max: int = 200,
+                 batch_wait: float = 0.01, **_options) -> MemoryConsumer:
+        return MemoryConsumer(self, spec, handler, healthy=healthy,
+                              batch_handler=batch_handler, batch_max=batch_max,
+                              batch_wait=batch_wait)
 
     def route(self, message: OutgoingMessage) -> None:
         targets = {q for pattern, q in self.bindings if topic_matches(pattern, message.routing_key)}
@@ -176,11 +190,16 @@ class MemoryPublisher(SinglePublish):
 
 
 class MemoryConsumer:
-    """Consumer with the interface of `RabbitConsumer`, one handler call at a time."""
+    """Consumer with the interface of `RabbitConsumer`: one handler call at a time, or
+    batches as RabbitConsumer makes them (`batch_handler`)."""
 
     def __init__(self, bus: MemoryBus, spec: topology.QueueSpec, handler: Handler,
-                 healthy=None):
+                 healthy=None, batch_handler: BatchHandler | None = None,
+                 batch_max: int = 200, batch_wait: float = 0.01):
         self._bus = bus
+        self._batch_handler = batch_handler
+        self._batch_max = max(1, batch_max)
+        self._batch_wait = min(max(0.0, batch_wait), 0.05)
         self._healthy = healthy
         self.spec = spec
         self._handler = handler
@@ -210,8 +229,18 @@ class MemoryConsumer:
     def _take_one(self) -> int:
         queue = self._bus.queues[self.spec.name]
         delivery = queue.get(timeout=0.2)
-        if delivery is not None:
-            self._process(delivery, queue, self._bus.queues[self.spec.dead_letter_queue])
+        if delivery is None:
+            return 0
+        dead = self._bus.queues[self.spec.dead_letter_queue]
+        if self._batch_handler is None:
+            self._process(delivery, queue, dead)
+            return 0
+        batch = [delivery, *queue.get_more(self._batch_max - 1, self._batch_wait)]
+        outcomes = handle_batch([(d.message.body, d.message.message_id) for d in batch],
+                                self._handler, self._batch_handler, queue=self.spec.name,
+                                healthy=self._healthy, stopping=self._stopping)
+        for d, outcome in zip(batch, outcomes, strict=True):
+            self._settle(d, outcome, queue, dead)
         return 0
 
     def _process(self, delivery: _Delivery, queue: _Queue, dead: _Queue) -> None:
@@ -219,6 +248,10 @@ class MemoryConsumer:
         outcome = handle_until_settled(msg.body, self._handler, queue=self.spec.name,
                                        message_id=msg.message_id, healthy=self._healthy,
                                        stopping=self._stopping)
+        self._settle(delivery, outcome, queue, dead)
+
+    def _settle(self, delivery: _Delivery, outcome: str, queue: _Queue, dead: _Queue) -> None:
+        msg = delivery.message
         if outcome == ACK:
             pass
         elif outcome == DEAD_LETTER or delivery.delivery_count + 1 > topology.DELIVERY_LIMIT:

@@ -118,6 +118,44 @@ def handle_until_settled(
             return REQUEUE
 
 
+BatchHandler = Callable[[list], None]
+
+
+def handle_batch(deliveries: list[tuple[bytes, str | None]], handler: Handler,
+                 batch_handler: BatchHandler, *, queue: str,
+                 healthy: Callable[[], bool] | None, stopping) -> list[str]:
+    """Handle deliveries as one batch; return each one's outcome, in order.
+
+    What does not load is dead-lettered alone. The rest go to `batch_handler` at once,
+    which must be idempotent (applying any part of the batch twice changes nothing): if it
+    fails, each event is handled again on its own by `handler`, so one bad message is
+    isolated (dead-lettered or retried as ever) and the rest of its batch is applied.
+    """
+    outcomes: list[str | None] = [None] * len(deliveries)
+    events, loaded = [], []
+    for i, (body, message_id) in enumerate(deliveries):
+        try:
+            events.append(load_event(body))
+            loaded.append(i)
+        except PoisonMessage as exc:
+            logger.error("dead-lettering poison message %s on %s: %s", message_id, queue, exc)
+            outcomes[i] = DEAD_LETTER
+    if events:
+        try:
+            batch_handler(events)
+            for i in loaded:
+                outcomes[i] = ACK
+        except Exception:
+            logger.warning("%s: a batch of %d failed; handling its events one by one",
+                           queue, len(events), exc_info=True)
+            for i in loaded:
+                body, message_id = deliveries[i]
+                outcomes[i] = handle_until_settled(body, handler, queue=queue,
+                                                   message_id=message_id, healthy=healthy,
+                                                   stopping=stopping)
+    return outcomes  # type: ignore[return-value]
+
+
 def make_dispatcher(handlers: dict[str, Callable[..., None]], *,
                     before: Handler | None = None, **deps) -> Handler:
     """One handler for a queue: each event to the handler of its type, with `deps` (and

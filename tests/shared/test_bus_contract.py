@@ -201,3 +201,64 @@ def test_one_publisher_serves_many_request_threads_at_once(bus):
     assert errors == []
     wait_for(lambda: len(recorder.done) == 800, message="800 deliveries")
     assert sorted(recorder.done) == sorted(e.id for b in events for e in b)
+
+
+class BatchRecorder:
+    """A batch handler: records each batch's event ids; fails a batch holding `bad`."""
+
+    def __init__(self, bad: str | None = None):
+        self.batches: list[list[str]] = []
+        self.bad = bad
+        self.lock = threading.Lock()
+
+    def __call__(self, events: list[ev.Event]) -> None:
+        with self.lock:
+            self.batches.append([e.id for e in events])
+        if self.bad in {e.id for e in events}:
+            raise RuntimeError("a batch with the bad event fails")
+
+
+def test_batches_gather_what_is_waiting_and_ack_every_message(bus):
+    batches, single = BatchRecorder(), Recorder()
+    events = [rating_event(n) for n in range(300)]
+    pub = bus.publisher()
+    pub.publish_many([OutgoingMessage.from_event(e) for e in events])  # waiting before
+    consumer = bus.consume(single, batch_handler=batches, batch_max=100, batch_wait=0.05)
+    wait_for(lambda: sum(map(len, batches.batches)) == 300, message="every event in a batch")
+    assert sorted(i for b in batches.batches for i in b) == sorted(e.id for e in events)
+    assert max(map(len, batches.batches)) == 100 and len(batches.batches) <= 6
+    assert single.calls == []  # no batch failed: nothing handled alone
+    wait_for(lambda: consumer.inflight == 0, message="every message acknowledged")
+    assert bus.dead_letters() == []
+
+
+def test_one_bad_message_is_isolated_and_the_rest_of_its_batch_applied(bus):
+    bad = rating_event(7)
+    batches = BatchRecorder(bad=bad.id)
+    single = Recorder()
+
+    def one(event: ev.Event) -> None:  # alone, the bad event fails every time
+        if event.id == bad.id:
+            single.calls.append(event.id)
+            raise RuntimeError("bad on its own too")
+        single(event)
+
+    events = [rating_event(n) for n in range(20)]
+    events[7] = bad
+    bus.publisher().publish_many([OutgoingMessage.from_event(e) for e in events])
+    bus.consume(one, batch_handler=batches, batch_max=50, batch_wait=0.05)
+    dead = wait_for(lambda: bus.dead_letters(), timeout=20, message="the bad one dead-lettered")
+    assert [ev.load_event(b).id for b in dead] == [bad.id]
+    wait_for(lambda: set(single.done) | {i for b in batches.batches for i in b
+                                         if bad.id not in b} >= {e.id for e in events} - {bad.id},
+             message="every other event applied")
+
+
+def test_at_a_low_rate_a_batch_is_one_message_and_waits_little(bus):
+    batches = BatchRecorder()
+    bus.consume(Recorder(), batch_handler=batches, batch_max=100, batch_wait=0.02)
+    pub = bus.publisher()
+    for n in range(3):
+        pub.publish(OutgoingMessage.from_event(rating_event(n)))
+        wait_for(lambda n=n: len(batches.batches) == n + 1, timeout=5, message="batch")
+    assert [len(b) for b in batches.batches] == [1, 1, 1]
