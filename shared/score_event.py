@@ -21,6 +21,7 @@ class CitizenFigures:
     satisfaction_rate: float | None
     index: float | None
     factors: dict[str, float | None]
+    suspect: int = 0  # held ratings awaiting a decision, in no other figure
 
 
 @dataclass(frozen=True)
@@ -53,6 +54,9 @@ class CitizenFiguresSchema(Lenient):
     index = fields.Float(required=True, allow_none=True)
     factors = fields.Dict(keys=fields.String(validate=validate.OneOf(FACTORS)),
                           values=fields.Float(allow_none=True), load_default=dict)
+    # held ratings of the period (not in `count` nor any other figure); 0 in events
+    # published before ratings were held
+    suspect = StrictInteger(load_default=0, validate=validate.Range(min=0))
 
     @post_load
     def _make(self, data: dict, **kwargs) -> CitizenFigures:

@@ -23,8 +23,10 @@ from services.scoring.documents import (
     UnitRecord,
     UnitReviewResponse,
 )
+from shared.integrity_events import COUNTED, HELD, REJECTED
 
 LOW = 2  # a rating of 1 or 2 is a low one (notify alerts on them too)
+HIDDEN = (HELD, REJECTED)  # the states whose comments the dashboards do not show
 
 
 def _newest(coll, key: str, order_field: str, value, fields: dict) -> bool:
@@ -44,19 +46,36 @@ class DashboardRecords:
 
     def add_comment(self, rating_id: str, *, unit: str, counter: str | None,
                     counter_label: str | None, official: str | None, overall: int,
-                    at: datetime, local: str, text: str) -> None:
-        """Keep a rating's comment, once (a redelivery changes nothing)."""
-        RatingComment._get_collection().update_one({"_id": rating_id}, {"$setOnInsert": {
-            "unit": unit, "counter": counter, "counter_label": counter_label,
-            "official": official, "overall": overall, "at": at, "local": local,
-            "text": text}}, upsert=True)
+                    at: datetime, local: str, text: str, status: str = COUNTED,
+                    version: int = 0) -> bool:
+        """Keep a rating's comment, once, with its rating's state: a higher `version` of
+        the state replaces the state (the text stays as first stored); a redelivery, or an
+        older state arriving after a newer one, changes nothing. True if written."""
+        state = {"status": status, "status_version": version}
+        first = {"unit": unit, "counter": counter, "counter_label": counter_label,
+                 "official": official, "overall": overall, "at": at, "local": local,
+                 "text": text}
+        coll = RatingComment._get_collection()
+        if version == 0:  # stored before ratings had states: counted, if not there yet
+            result = coll.update_one({"_id": rating_id}, {"$setOnInsert": {**first, **state}},
+                                     upsert=True)
+            return bool(result.upserted_id)
+        try:
+            result = coll.update_one(
+                {"_id": rating_id, "$or": [{"status_version": {"$exists": False}},
+                                           {"status_version": {"$lt": version}}]},
+                {"$set": state, "$setOnInsert": first}, upsert=True)
+        except DuplicateKeyError:  # this version or a newer one is stored already
+            return False
+        return bool(result.modified_count or result.upserted_id)
 
     def latest_comments(self, *, start: datetime, end: datetime, units: list[str] | None = None,
                         official: str | None = None, low_only: bool = False,
                         limit: int = 20) -> list[dict]:
         """The latest comments in [start, end) given at these units' counters or about one
-        official, newest first (by the (unit, at) or (official, at) index)."""
-        query: dict = {"at": {"$gte": start, "$lt": end}}
+        official, newest first (by the (unit, at) or (official, at) index); those of held
+        or rejected ratings are not shown (until a held one is accepted)."""
+        query: dict = {"at": {"$gte": start, "$lt": end}, "status": {"$nin": list(HIDDEN)}}
         if official is not None:
             query["official"] = official
         else:

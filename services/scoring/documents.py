@@ -59,8 +59,12 @@ class CitizenMonth(Document):
     a day ("u:CODE:YYYY-MM-DD"; `month` is still the month).
 
     `r` maps each rating id to [overall, access, procedure, official, result, feedback,
-    hour] (None where a factor was not given; `hour` is the local hour it was given, 0-23,
-    missing in rows stored before it was kept: a rebuild fills it in).
+    hour, status, status_version] (None where a factor was not given; `hour` is the local
+    hour it was given, 0-23, missing in rows stored before it was kept: a rebuild fills it
+    in; `status` the rating's state, "counted", "held", "accepted" or "rejected", and its
+    version, missing in rows stored before ratings had states: counted, version 0). A
+    higher version replaces a row; counted and accepted rows count in scores, held ones
+    only in `citizen.suspect`, rejected ones nowhere.
     """
 
     id = StringField(primary_key=True)
@@ -120,9 +124,11 @@ class Score(Document):
 
 
 class RatingComment(Document):
-    """A citizen's comment with its rating (from `rating.submitted`), by the rating's id:
-    stored once, never changed. `at` orders and bounds them (UTC); `local` is the local
-    wall time it was given, as the dashboards show it."""
+    """A citizen's comment with its rating (from `rating.submitted` and
+    `rating.status_changed`), by the rating's id: the text stored once, never changed; the
+    rating's `status` kept at its highest `status_version` (missing: counted, version 0);
+    a comment of a held or rejected rating is not shown. `at` orders and bounds them
+    (UTC); `local` is the local wall time it was given, as the dashboards show it."""
 
     id = StringField(primary_key=True)
     unit = StringField(required=True)
@@ -133,6 +139,8 @@ class RatingComment(Document):
     at = DateTimeField(required=True)
     local = StringField(required=True)  # "YYYY-MM-DD HH:MM"
     text = StringField(required=True)
+    status = StringField()
+    status_version = IntField()
     meta = {"db_alias": ALIAS, "collection": "rating_comments",
             "indexes": [("unit", "-at"), ("official", "-at")]}
 

@@ -16,6 +16,7 @@ from fractions import Fraction
 from zoneinfo import ZoneInfo
 
 from shared.events import CRITERIA, FACTORS
+from shared.integrity_events import COUNTED, HELD, counts
 from shared.periods import Period
 from shared.web import messages
 
@@ -58,12 +59,28 @@ class ScoringConfig:
 class CitizenInput:
     overall: int
     factors: Mapping[str, int]
+    status: str = COUNTED  # the rating's state (`shared.integrity_events`)
+
+
+# A stored row: [overall, the five factors, the local hour, the state, its version]; rows
+# stored before the hour or the state was kept are shorter (their state: counted).
+HOUR, STATUS, VERSION = 6, 7, 8
+
+
+def row_status(row: list) -> str:
+    """The state of a stored row (counted for a row stored before ratings had one)."""
+    return row[STATUS] if len(row) > STATUS and row[STATUS] else COUNTED
+
+
+def counted_rows(rows: Iterable[list]) -> list[list]:
+    """The rows that count in scores (counted or accepted): not held, not rejected."""
+    return [row for row in rows if counts(row_status(row))]
 
 
 def inputs_of(rows: Iterable[list]) -> list[CitizenInput]:
-    """Ratings as stored in a bucket ([overall, the five factors, hour]) as inputs."""
+    """Ratings as stored in a bucket (rows as above) as inputs, each with its state."""
     return [CitizenInput(row[0], {k: v for k, v in zip(FACTORS, row[1:6], strict=False)
-                                  if v is not None}) for row in rows]
+                                  if v is not None}, row_status(row)) for row in rows]
 
 
 def _f(x: float | int) -> Fraction:
@@ -75,8 +92,12 @@ def _mean(values: list[int]) -> Fraction | None:
 
 
 def citizen_part(ratings: Iterable[CitizenInput], cfg: ScoringConfig) -> dict:
-    """Count, mean, satisfaction rate, factor means and the smoothed index of ratings."""
-    ratings = list(ratings)
+    """Count, mean, satisfaction rate, factor means and the smoothed index of the ratings
+    that count (counted or accepted); `suspect`, how many are held (awaiting a decision).
+    A rejected rating is in neither."""
+    given = list(ratings)
+    ratings = [r for r in given if counts(r.status)]
+    suspect = sum(1 for r in given if r.status == HELD)
     n = len(ratings)
     satisfied = sum(1 for r in ratings if r.overall >= SATISFIED)
     factors = {}
@@ -89,6 +110,7 @@ def citizen_part(ratings: Iterable[CitizenInput], cfg: ScoringConfig) -> dict:
         index = 100 * (satisfied + prior_w * _f(cfg.prior_rate)) / (n + prior_w)
     return {
         "count": n,
+        "suspect": suspect,
         "mean": _mean([r.overall for r in ratings]),
         "satisfaction_rate": Fraction(100 * satisfied, n) if n else None,
         "factors": factors,

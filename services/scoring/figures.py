@@ -14,7 +14,14 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from fractions import Fraction
 
-from services.scoring.domain import CitizenInput, ScoringConfig, citizen_part, rounded
+from services.scoring.domain import (
+    HOUR,
+    CitizenInput,
+    ScoringConfig,
+    citizen_part,
+    counted_rows,
+    rounded,
+)
 from shared.events import CRITERIA, FACTORS
 
 TARGET = 80  # the national SIPAS target: percent of citizens satisfied
@@ -22,7 +29,6 @@ MIN_UNIT_RATINGS = 20  # a unit's rate is judged from 20 ratings in the period (
 OFFICIAL_FLOOR = 50  # a conduct index below 50: "không hoàn thành" (notify alerts on it)
 OFFICE_HOURS = tuple(range(7, 18))  # 07:00-17:59 local: the one-stop counters' day
 SOON = timedelta(days=30)  # "deadlines soon": not submitted, due within 30 days either side
-HOUR = 6  # a stored row: [overall, the five factors, the local hour (if kept)]
 
 
 @dataclass(frozen=True)
@@ -75,8 +81,9 @@ def _share(part: int, whole: int):
 
 
 def distribution(rows: Iterable[list]) -> Table:
-    """How many ratings gave each overall value 1-5, and their share."""
-    counts = Counter(row[0] for row in rows)
+    """How many ratings that count (not held, not rejected) gave each overall value 1-5,
+    and their share."""
+    counts = Counter(row[0] for row in counted_rows(rows))
     total = sum(counts.values())
     return Table("distribution", ("col_rating", "col_count", "col_share"),
                  [[v, counts[v], _share(counts[v], total)] for v in (1, 2, 3, 4, 5)],
@@ -84,13 +91,13 @@ def distribution(rows: Iterable[list]) -> Table:
 
 
 def weekday_hour_grid(rows_by_day: Mapping[str, list]) -> Table:
-    """Ratings by local weekday (Monday first) and hour of office hours; the notes count
-    those given outside them and those stored before the hour was kept."""
+    """Ratings that count by local weekday (Monday first) and hour of office hours; the
+    notes count those given outside them and those stored before the hour was kept."""
     grid = [[0] * len(OFFICE_HOURS) for _ in range(7)]
     outside = unknown = 0
     for day, rows in rows_by_day.items():
         weekday = date.fromisoformat(day).weekday()
-        for row in rows:
+        for row in counted_rows(rows):
             hour = row[HOUR] if len(row) > HOUR else None
             if hour is None:
                 unknown += 1

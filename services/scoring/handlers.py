@@ -10,9 +10,10 @@ import logging
 from collections.abc import Callable
 from zoneinfo import ZoneInfo
 
-from shared import dashboard_events, review_events
+from shared import dashboard_events, integrity_events, review_events
 from shared import events as ev
 from shared.events import Event
+from shared.integrity_events import COUNTED
 from shared.messages import make_dispatcher as shared_dispatcher
 
 logger = logging.getLogger(__name__)
@@ -20,20 +21,28 @@ logger = logging.getLogger(__name__)
 
 def apply_rating(event: Event, *, store, tz: ZoneInfo, refresher) -> None:
     """Count a citizen rating for its official and its counter's unit, once, with its
-    local hour; keep its comment, if any, for the dashboards."""
+    local hour and its state; keep its comment, if any, for the dashboards.
+
+    `rating.submitted` and `rating.status_changed` alike: each carries the rating whole,
+    and the higher `status_version` wins wherever it is stored (the bucket rows, the
+    comment), so the order of arrival and redeliveries change nothing."""
     data = event.loaded_data()
     local = data["submitted_at"].astimezone(tz)
+    state = {"status": data.get("status") or COUNTED,
+             "version": data.get("status_version") or 0}
     written = store.add_rating(data["id"], official=data.get("official"), unit=data["unit"],
                                day=local.date().isoformat(), hour=local.hour,
-                               overall=data["overall"], factors=data.get("factors") or {})
+                               overall=data["overall"], factors=data.get("factors") or {},
+                               **state)
     text = (data.get("comment") or "").strip()
     if text:
         store.add_comment(data["id"], unit=data["unit"], counter=data.get("counter"),
                           counter_label=data.get("counter_label"),
                           official=data.get("official"), overall=data["overall"],
                           at=data["submitted_at"], local=local.strftime("%Y-%m-%d %H:%M"),
-                          text=text)
-    refresher.hint(*written)
+                          text=text, **state)
+    if written:
+        refresher.hint(*written)
 
 
 def apply_review(event: Event, *, store, tz: ZoneInfo, refresher) -> None:
@@ -92,6 +101,7 @@ def apply_official_upserted(event: Event, *, store, tz: ZoneInfo, refresher) -> 
 
 HANDLERS: dict[str, Callable[..., None]] = {
     ev.RATING_SUBMITTED: apply_rating,
+    integrity_events.RATING_STATUS_CHANGED: apply_rating,
     ev.PEER_REVIEW_SUBMITTED: apply_review,
     review_events.WINDOW_SET: apply_window_set,
     dashboard_events.REVIEW_RESPONSE: apply_review_response,

@@ -21,8 +21,24 @@ class YearQuery(Strict):
 Number = fields.Float(allow_none=True)
 
 
+HELD_RULES = (
+    "Survey holds a rating that looks stuffed (reasons: burst, more than 10 ratings of one "
+    "official, or of one counter without an official, from one device or address within "
+    "30 minutes; outside_hours; receipt_format; identical_run; clock_future; clock_stale) "
+    "until an administrator or a manager in scope accepts or rejects it")
+
+
 class CitizenOut(Schema):
-    count = fields.Integer()
+    """Citizen ratings of the period. Only ratings that count are in the figures: counted
+    ones and held ones since accepted; held ratings are in `suspect` alone, rejected ones
+    nowhere."""
+
+    count = fields.Integer(metadata={
+        "description": "ratings that count: counted, or held then accepted (not held, not "
+                       "rejected)"})
+    suspect = fields.Integer(metadata={
+        "description": "held ratings of the period awaiting a decision, in no other figure. "
+                       f"{HELD_RULES}: accepted, it counts from then on; rejected, never"})
     mean = fields.Float(allow_none=True)
     satisfaction_rate = fields.Float(allow_none=True)
     factors = fields.Dict(keys=fields.String(), values=fields.Float(allow_none=True))

@@ -124,7 +124,7 @@ def unit_view(store: MongoScoringStore, code: str, period: str, cfg: ScoringConf
 def _has_data(score: dict) -> bool:
     citizen = score.get("citizen") or {}
     peer = score.get("peer") or {}
-    return bool(citizen.get("count") or peer.get("count"))
+    return bool(citizen.get("count") or citizen.get("suspect") or peer.get("count"))
 
 
 def publishing_state(store: MongoScoringStore, now: datetime) -> dict:

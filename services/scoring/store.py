@@ -1,8 +1,8 @@
 """Reads and idempotent writes of scoring's database.
 
 Every write is safe to repeat and to reorder: contributions are `$set` under their own id
-in a bucket, reviews only replace a lower revision, directory records only a lower
-version. Every read on the event path is by key.
+in a bucket, a rating's row only replaces a lower version of its state, reviews only a
+lower revision, directory records only a lower version. Every read on the event path is by key.
 
 A write that changes a bucket also marks it, in the same write: `changes` counts the
 writes and `dirty_since` keeps the earliest one whose scores are not derived yet. The
@@ -15,19 +15,32 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+from pymongo.errors import DuplicateKeyError
+
 from services.scoring.buckets import BUCKET_FIELDS, CHANGES, DIRTY_SINCE, changed, field_key
 from services.scoring.dashboard_store import DashboardRecords
 from services.scoring.directory_store import DirectoryRecords
 from services.scoring.documents import CitizenMonth, ConfigRecord, PeerYear, Score, UnitRecord
-from services.scoring.domain import CitizenInput, ScoringConfig, inputs_of
+from services.scoring.domain import HOUR, VERSION, CitizenInput, ScoringConfig, inputs_of
 from services.scoring.review_store import ReviewRecords
 from shared.events import FACTORS
+from shared.integrity_events import COUNTED
 from shared.outbox import outbox_fields
 from shared.periods import days_of
 
 
 def month_id(kind: str, subject: str, month: str) -> str:
     return f"{kind}:{subject}:{month}"
+
+
+def _older_row(key: str, version: int) -> dict:
+    """The filter of a bucket whose row `key` is to be replaced by one of `version`: no
+    row, or a row of a lower version (a row stored without a version is version 0; one of
+    version 0 stored before the hour was kept is completed by the same version)."""
+    if version == 0:
+        return {f"r.{key}.{HOUR}": {"$exists": False}}
+    return {"$or": [{f"r.{key}.{VERSION}": {"$exists": False}},
+                    {f"r.{key}.{VERSION}": {"$lt": version}}]}
 
 
 def _buckets():
@@ -40,14 +53,18 @@ class MongoScoringStore(DirectoryRecords, ReviewRecords, DashboardRecords):
     # --- contributions ----------------------------------------------------------------
 
     def add_rating(self, rating_id: str, *, official: str | None, unit: str, day: str,
-                   hour: int, overall: int, factors: dict) -> list[str]:
+                   hour: int, overall: int, factors: dict, status: str = COUNTED,
+                   version: int = 0) -> list[str]:
         """Record a rating under its official (if named) and its counter's unit, with the
-        local hour it was given (the dashboards' weekday × hour grid).
+        local hour it was given (the dashboards' weekday × hour grid) and its state.
 
         An official's bucket holds a month, a unit's a day (a unit gets many more ratings,
-        and a bucket is rewritten whole on every change). Returns the buckets written.
+        and a bucket is rewritten whole on every change). A row is replaced only by a
+        higher `version` of the rating's state (a row stored without one is version 0),
+        the guard in the write's filter: a redelivery, or an older state arriving after a
+        newer one, changes nothing. Returns the buckets written.
         """
-        row = [overall] + [factors.get(k) for k in FACTORS] + [hour]
+        row = [overall] + [factors.get(k) for k in FACTORS] + [hour, status, version]
         key = field_key(rating_id)
         coll = CitizenMonth._get_collection()
         month = day[:7]
@@ -56,13 +73,17 @@ class MongoScoringStore(DirectoryRecords, ReviewRecords, DashboardRecords):
                                       (month_id("u", unit, day), "u", unit)):
             if subject is None:
                 continue
-            written.append(bucket)
-            coll.update_one(
-                {"_id": bucket},
-                {"$set": {f"r.{key}": row}, **changed(datetime.now(UTC)),
-                 "$setOnInsert": {"kind": kind, "subject": subject, "month": month}},
-                upsert=True,
-            )
+            try:
+                result = coll.update_one(
+                    {"_id": bucket, **_older_row(key, version)},
+                    {"$set": {f"r.{key}": row}, **changed(datetime.now(UTC)),
+                     "$setOnInsert": {"kind": kind, "subject": subject, "month": month}},
+                    upsert=True,
+                )
+            except DuplicateKeyError:
+                continue  # this version or a newer one is stored already
+            if result.modified_count or result.upserted_id:
+                written.append(bucket)
         return written
 
     def citizen_rows(self, kind: str, subjects: list[str], months: list[str]

@@ -76,7 +76,9 @@ def get_official_score(query: dict, code: str):
     """The conduct score of an official for a period: for an administrator, a manager in
     scope of the official's unit, or the official. The peer results of the period's year
     (criteria, index, their part of the conduct index) are given to everyone only once
-    the year's review window has closed; until then `peer.count` alone."""
+    the year's review window has closed; until then `peer.count` alone. Held ratings
+    (suspected stuffing, awaiting a decision) are in `citizen.suspect` only, never in the
+    score, until accepted; rejected ones are in no figure."""
     if not g.principal.is_admin and g.principal.official != code:
         require_official(g.principal, code, _official_unit(code))
     ctx = scoring_context()
@@ -92,7 +94,9 @@ def get_official_score(query: dict, code: str):
 @scores.doc(security=SECURITY)
 def get_unit_score(query: dict, code: str):
     """A unit's citizen results (rolled up over its units), its officials ranked: for an
-    administrator or a manager of the unit or of a unit above it."""
+    administrator or a manager of the unit or of a unit above it. Held ratings are in
+    `citizen.suspect` only (`citizen`: of the units below too), never in the figures,
+    until accepted; rejected ones are in no figure."""
     require_unit(g.principal, code)
     ctx = scoring_context()
     return read_unit(ctx.store, code, _period(query), ctx.settings.tz)

@@ -100,11 +100,12 @@ def test_a_rating_is_counted_on_its_local_day_with_its_local_hour(scoring):
     deliver(scoring, unit("U1"), official("CB1"), late.event(), noon.event())
     store = store_of(scoring)
     units = store.citizen_rows("u", ["U1"], ["2026-04", "2026-05"])["U1"]
-    assert units == {"2026-05-01": [[4, 4, None, None, None, None, 0]],
-                     "2026-05-10": [[5, None, None, None, None, None, 12]]}
+    # an event of before ratings were held: counted, its state at version 0
+    assert units == {"2026-05-01": [[4, 4, None, None, None, None, 0, "counted", 0]],
+                     "2026-05-10": [[5, None, None, None, None, None, 12, "counted", 0]]}
     officials = store.citizen_rows("o", ["CB1"], ["2026-04", "2026-05"])["CB1"]
     assert sorted(officials) == ["2026-05"]
-    assert sorted(r[-1] for r in officials["2026-05"]) == [0, 12]
+    assert sorted(r[6] for r in officials["2026-05"]) == [0, 12]
     assert api(scoring, "/api/v1/scores/units/U1?period=2026-04")["citizen"]["count"] == 0
 
 
@@ -122,7 +123,8 @@ def test_a_comment_is_kept_once_and_a_blank_one_not_at_all(scoring):
     assert len(stored) == 1
     assert {k: v for k, v in stored[0].items() if k != "at"} == {
         "_id": "r1", "unit": "U1", "counter": "QU1", "counter_label": "Quầy U1",
-        "official": "CB1", "overall": 2, "local": "2026-05-11 00:30", "text": "Chờ lâu quá"}
+        "official": "CB1", "overall": 2, "local": "2026-05-11 00:30", "text": "Chờ lâu quá",
+        "status": "counted", "status_version": 0}
     assert stored[0]["at"] == datetime(2026, 5, 10, 17, 30, tzinfo=UTC)
     assert api(scoring, "/api/v1/scores/units/U1?period=2026")["citizen"]["count"] == 4
 
