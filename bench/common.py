@@ -3,6 +3,7 @@ a whole list, consuming a known number of events, and waiting for a queue to fil
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 import uuid
@@ -20,11 +21,50 @@ from shared.messages import OutgoingMessage
 BATCH = 1000
 
 
+def store_url(name: str) -> str:
+    """Where a scenario keeps its data: a fresh database named for the run on the server
+    of `MONGODB_URL` when it names a real MongoDB, else the embedded store (mongomock,
+    whose linear scans bound some figures; the report says which)."""
+    from urllib.parse import urlsplit, urlunsplit
+
+    database = f"bench_{name}_{uuid.uuid4().hex[:8]}"
+    base = os.environ.get("MONGODB_URL", "")
+    if base and not base.startswith("mongomock"):
+        return urlunsplit(urlsplit(base)._replace(path=f"/{database}"))
+    return f"mongomock://localhost/{database}"
+
+
+def drop_store(url: str) -> None:
+    """Drop a scenario's database: forget the embedded one, drop it on a real server."""
+    from shared import db
+
+    if url.startswith("mongomock"):
+        db.forget_mock_store(url)
+        return
+    import pymongo
+
+    client = pymongo.MongoClient(url)
+    try:
+        client.drop_database(db.database_name(url, "bench"))
+    finally:
+        client.close()
+
+
+def store_kind() -> str:
+    """What the figures were measured on, for the report."""
+    base = os.environ.get("MONGODB_URL", "")
+    return "MongoDB (MONGODB_URL)" if base and not base.startswith("mongomock") else \
+        "mongomock (embedded, linear scans)"
+
+
 def service_env(url: str, **extra: str) -> dict[str, str]:
     """Environment of a service process run by the bench (quiet logs, no rate limit; the
     dev tools' admin token, which devkit.apps.seed_directory seeds with)."""
-    return {"AMQP_URL": url, "ADMIN_TOKEN": ADMIN_TOKEN, "LOG_LEVEL": "WARNING",
-            "RATINGS_PER_MINUTE": "100000", **extra}
+    env = {"AMQP_URL": url, "ADMIN_TOKEN": ADMIN_TOKEN, "LOG_LEVEL": "WARNING",
+           "RATINGS_PER_MINUTE": "100000", **extra}
+    if os.environ.get("MONGODB_URL") and "MONGODB_URL" not in env:
+        env["MONGODB_URL"] = store_url("service")
+    return env
 
 
 def fresh_topology(url: str) -> None:

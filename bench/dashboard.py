@@ -20,12 +20,11 @@ from __future__ import annotations
 import gc
 import random
 import time
-import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from bench.common import percentile
+from bench.common import drop_store, percentile, store_url
 from shared import events as ev
 
 UNITS = [f"U{i}" for i in range(5)]
@@ -183,12 +182,11 @@ def run(*, ratings: int, requests: int) -> DashboardFigures:
     from devkit.apps import make_settings, start
     from devkit.auth import pinned_settings, signed_in
     from services.scoring.app import create_app
-    from shared.db import forget_mock_store
     from shared.memory_bus import MemoryBus
 
     year = datetime.now(TZ).year - 1
     month = f"{year}-06"
-    url = f"mongomock://localhost/bench_dashboard_{uuid.uuid4().hex[:8]}"
+    url = store_url("dashboard")
     running = start(create_app, make_settings("scoring", url, **pinned_settings()),
                     MemoryBus())
     try:
@@ -217,7 +215,7 @@ def run(*, ratings: int, requests: int) -> DashboardFigures:
             raise RuntimeError(f"U0 counts {check} ratings of {ratings}")
     finally:
         running.stop()
-        forget_mock_store(url)
+        drop_store(url)
     return DashboardFigures(ratings=ratings, comments=comments, buckets=buckets,
                             year=str(year), month=month, requests=requests,
                             load_s=loaded - started, derive_s=derived - loaded, pages=pages)

@@ -16,7 +16,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from bench.common import fresh_topology, percentile
+from bench.common import fresh_topology, percentile, store_url
 from devkit.apps import ADMIN, ADMIN_TOKEN
 from devkit.metrics import sample_total
 from devkit.receivers import SmtpServer
@@ -87,7 +87,7 @@ def _start_notify(url: str, smtp_url: str):
 
     settings = Settings(service="notify", amqp_url=url, admin_token=ADMIN_TOKEN,
                         smtp_url=smtp_url, webhook_secret="bench",
-                        mongodb_url=f"mongomock://localhost/bench_notify_{uuid.uuid4().hex[:8]}")
+                        mongodb_url=store_url("notify"))
     app = create_app(settings, bus=RabbitBus(url, name="bench-notify"))
     runtime_of(app).start()
     return app, runtime_of(app).stop

@@ -16,7 +16,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from bench.common import fresh_topology, service_env, wait_depth
+from bench.common import fresh_topology, service_env, store_url, wait_depth
 from devkit import rabbit
 from devkit.apps import ADMIN, ADMIN_TOKEN, seed_directory
 from devkit.procs import ServiceProcess, free_port
@@ -43,7 +43,7 @@ def _start_survey(url: str):
     from shared.http import runtime_of
 
     settings = Settings(service="survey", amqp_url=url, admin_token=ADMIN_TOKEN,
-                        mongodb_url=f"mongomock://localhost/bench_survey_{uuid.uuid4().hex[:8]}")
+                        mongodb_url=store_url("survey"))
     app = create_app(settings, bus=RabbitBus(url, name="bench-survey"))
     runtime_of(app).start()
     return app, runtime_of(app).stop

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import jinja2
 
+from bench.common import store_kind
 from devkit import rabbit
 
 TEMPLATE = "report.md.j2"
@@ -39,6 +40,7 @@ def machine() -> dict:
         "python": platform.python_version(), "rabbitmq": rmq, "wrk": wrk,
         "flask": version("flask"), "gunicorn": version("gunicorn"), "pika": version("pika"),
         "mongomock": version("mongomock"),
+        "store": store_kind(),
     }
 
 

@@ -12,12 +12,18 @@ from __future__ import annotations
 
 import gc
 import time
-import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
-from bench.common import Consumer, fresh_topology, publish_all, rating_events
+from bench.common import (
+    Consumer,
+    drop_store,
+    fresh_topology,
+    publish_all,
+    rating_events,
+    store_url,
+)
 from devkit import rabbit
 from shared import events as ev
 
@@ -53,7 +59,7 @@ def scoring_handler(tz_name: str = "Asia/Ho_Chi_Minh") -> Iterator[Callable[[ev.
     from services.scoring.store import MongoScoringStore
     from shared import db
 
-    url = f"mongomock://localhost/bench_scoring_{uuid.uuid4().hex[:8]}"
+    url = store_url("scoring")
     db.connect(url, alias=documents.ALIAS, default_db="bench")
     documents.ensure_indexes()
     gc.collect()
@@ -61,7 +67,7 @@ def scoring_handler(tz_name: str = "Asia/Ho_Chi_Minh") -> Iterator[Callable[[ev.
         yield make_dispatcher(store=MongoScoringStore(), tz=ZoneInfo(tz_name),
                               refresher=_NoRefresh())
     finally:
-        db.forget_mock_store(url)
+        drop_store(url)
         mongoengine.disconnect(documents.ALIAS)
 
 
