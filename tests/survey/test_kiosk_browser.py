@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+import os
+import tempfile
+from pathlib import Path
+
 import pytest
 
+from devkit.apps import ADMIN
 from services.survey.documents import Rating
 from services.survey.kiosk import KIOSK_RESET_SECONDS
+from shared.web import messages
 from tests.conftest import wait_for
 
 pytestmark = pytest.mark.slow
@@ -75,3 +81,52 @@ def test_kiosk_offline_queues_and_sends_once_when_back(served, browser):
                          f"congso.pending.{token}") == 0
     assert sent == [] and len(ratings()) == 1
     context.close()
+
+
+TABLET = {"width": 1280, "height": 800}
+
+
+def _shots() -> Path:
+    folder = Path(os.environ.get("CONGSO_SCREENSHOTS") or tempfile.gettempdir())
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+@pytest.mark.parametrize("lang", ["vi", "en"])
+@pytest.mark.parametrize("staff", [2, 6], ids=["two-officials", "six-officials"])
+def test_tablet_mode_fits_a_landscape_tablet_without_scrolling(served, browser, staff, lang):
+    """The whole form, its submit button too, on a 1280 × 800 screen in tablet mode, the
+    detailed factors closed or open."""
+    t, scale = messages.TEXT[lang], messages.SCALE[lang]
+    client = served.running.client
+    codes = [f"CB{i}" for i in range(1, staff + 1)]
+    for code in codes[2:]:
+        client.put(f"/api/v1/officials/{code}", json={
+            "full_name": f"Nguyễn Thị Hồng Nhung {code}", "unit": "U1",
+            "position": "Chuyên viên một cửa"}, headers=ADMIN)
+    client.put("/api/v1/counters/Q1", json={"unit": "U1", "label": "Quầy 1",
+                                            "officials": codes}, headers=ADMIN)
+    page = browser.new_page(viewport=TABLET)
+    page.goto(f"{served.base}/k/{served.token}?kiosk=1&lang={lang}")
+    page.screenshot(path=str(_shots() / f"kiosk-tablet-1280x800-{staff}-{lang}.png"))
+
+    def fits(*controls):
+        assert page.evaluate("document.scrollingElement.scrollHeight") <= TABLET["height"]
+        assert page.evaluate("document.scrollingElement.scrollWidth") <= TABLET["width"]
+        for control in controls:
+            box = control.bounding_box()
+            assert box["y"] >= 0 and box["y"] + box["height"] <= TABLET["height"], control
+
+    submit = page.get_by_role("button", name=t["submit"])
+    fits(submit, page.get_by_role("radio", name=scale[5], exact=True),
+         page.get_by_role("radio", name=scale[1]),
+         page.get_by_role("radio", name=t["official_unknown"]),
+         page.get_by_role("textbox", name=t["comment_label"]),
+         page.get_by_role("textbox", name=t["receipt_label"]))
+    # the five factors opened: still no scrolling, the button still on the screen
+    page.get_by_text(t["factors_summary"]).click()
+    last_factor = page.get_by_role("radio", name=scale[5], exact=True).nth(5)
+    last_factor.wait_for()
+    page.screenshot(path=str(_shots() / f"kiosk-tablet-1280x800-{staff}-{lang}-details.png"))
+    fits(submit, last_factor)
+    page.close()
