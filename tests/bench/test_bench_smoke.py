@@ -72,7 +72,8 @@ def test_rebuild_replays_every_rating_and_counts_them(fresh_rabbit_url):
 
 
 MACHINE = {"cpu": "Test CPU", "cores": 2, "memory_gib": 4, "python": "3.11", "rabbitmq": "3",
-           "wrk": "4", "flask": "3", "gunicorn": "23", "pika": "1", "mongomock": "4"}
+           "wrk": "4", "flask": "3", "gunicorn": "23", "pika": "1", "mongomock": "4",
+           "store": "mongomock (embedded, linear scans)"}
 
 
 def wrk_figures(rps: float) -> WrkFigures:

@@ -25,7 +25,8 @@ def test_dashboard_times_each_page_against_the_json_call():
     text = report.render(command=command(args), when="2026-01-01 00:00 UTC", runs=1,
                          machine={"cpu": "Test CPU", "cores": 2, "memory_gib": 4,
                                   "python": "3.11", "rabbitmq": "3", "wrk": "4", "flask": "3",
-                                  "gunicorn": "23", "pika": "1", "mongomock": "4"},
+                                  "gunicorn": "23", "pika": "1", "mongomock": "4",
+                                  "store": "mongomock"},
                          options={"duration": 2, "connections": 8, "scoring_events": 300},
                          figures={"dashboard": figures}, quick=True, full=False)
     assert "## Dashboards: a page against the JSON score call" in text
