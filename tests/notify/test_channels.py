@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from devkit.apps import ADMIN, make_settings
-from services.notify.channels import signature, verify_signature
+from services.notify.channels import EmailChannel, signature, verify_signature
 from tests.conftest import wait_for
 from tests.notify.conftest import SECRET
 from tests.notify.helpers import (
@@ -162,3 +162,12 @@ def test_a_slow_webhook_holds_up_neither_email_nor_the_consumer(notify, smtp, ga
     settled()
     hook = next(n for n in notifications() if n["channel"] == "webhook")
     assert hook["status"] == "sent" and len(gated.received) == 1
+
+
+def test_a_long_vietnamese_subject_arrives_with_every_space(smtp):
+    """Python 3.11's header folder dropped the space where it split a long subject."""
+    subject = ("[Cảnh báo] Đánh giá dồn dập bị tạm giữ: cán bộ Nguyễn Thị Hồng Nhung, "
+               "Quầy 12 - Tư pháp, hộ tịch, chứng thực")
+    EmailChannel(smtp.url, "congso@example.vn").send(["a@example.vn"], subject, "x", "<p>x</p>")
+    [mail] = smtp.messages
+    assert mail["Subject"] == subject
