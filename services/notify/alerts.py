@@ -1,8 +1,10 @@
 """Alerts: low citizen ratings, and scores falling below their thresholds.
 
-- A rating of 1 or 2 alerts the official's unit (or, with no official named, the
+- A rating of 1 or 2 in a state that counts (counted, or accepted after being held:
+  held.py decides) alerts the official's unit (or, with no official named, the
   counter's unit, about that counter): one alert an hour per official or counter, the
-  later ratings held and folded into the next (`flush_rating_alerts`, a scheduler job).
+  later ratings kept back and folded into the next (`flush_rating_alerts`, a scheduler
+  job).
 - A score crossing its threshold (domain.CONDUCT, domain.SATISFACTION, with their re-arm
   band and minimum ratings) is one crossing per subject and period; the crossings of one
   subject within `domain.SCORE_FOLD_WINDOW` go out as one alert naming every period
@@ -26,12 +28,14 @@ logger = logging.getLogger(__name__)
 
 
 def alert_low_rating(data: dict, *, store: NotifyStore, sender: Sender, scheduler,
-                     tz: ZoneInfo, now: datetime | None = None) -> list[str]:
-    """Alert on a rating of 1 or 2, or hold it for the next alert within the hour."""
+                     tz: ZoneInfo, now: datetime | None = None,
+                     at: datetime | None = None) -> list[str]:
+    """Alert on a rating of 1 or 2, or hold it for the next alert within the hour; `at`:
+    when it came to count (its submission, or the decision that accepted it)."""
     if data["overall"] > domain.LOW_RATING:
         return []
     now = now or datetime.now(UTC)
-    if now - data["submitted_at"] > domain.STALE_RATING:
+    if now - (at or data["submitted_at"]) > domain.STALE_RATING:
         return []  # an old rating replayed or long delayed: an alert now helps nobody
     official = data.get("official")
     unit = (store.official(official) or {}).get("unit", data["unit"])

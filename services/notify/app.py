@@ -67,7 +67,8 @@ def install(app: Flask, api, settings: Settings, bus) -> NotifyContext:
                          documents.Deadline._get_collection], publisher,
                         name="notify-outbox")
     scheduler = Scheduler(get_db(documents.ALIAS).client, database.name, store=store,
-                          deps={"sender": sender, "tz": settings.tz, "relay": relay})
+                          deps={"sender": sender, "tz": settings.tz, "relay": relay,
+                                "base_url": settings.public_base_url})
     consumer = bus.consumer(topology.queue_for("notify"),
                             make_dispatcher(before=access_handler(access), store=store,
                                             sender=sender, scheduler=scheduler,

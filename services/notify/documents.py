@@ -25,6 +25,7 @@ class UnitContact(Document):
     parent = StringField()
     emails = ListField(StringField())
     webhook_url = StringField()
+    managers = ListField(StringField())  # officials' codes: the unit's head and deputies
     version = IntField(required=True)
     updated_at = DateTimeField()
     meta = {"db_alias": ALIAS, "collection": "units", "indexes": ["parent"]}
@@ -35,6 +36,7 @@ class OfficialContact(Document):
     full_name = StringField(required=True)
     unit = StringField(required=True)
     active = BooleanField(default=True)
+    email = StringField()  # where a manager hears of a burst held in their unit
     version = IntField(required=True)
     meta = {"db_alias": ALIAS, "collection": "officials"}
 
@@ -131,6 +133,35 @@ class RatingAlertWindow(Document):
     meta = {"db_alias": ALIAS, "collection": "rating_alerts"}
 
 
+class RatingState(Document):
+    """The newest state notify has seen of a low rating (integrity_events), and whether
+    its low-rating alert is done: a held one alerts when accepted, once."""
+
+    id = StringField(primary_key=True)  # the rating's id
+    version = IntField(required=True)  # status_version
+    status = StringField(required=True)
+    low_alerted = BooleanField(default=False)
+    meta = {"db_alias": ALIAS, "collection": "rating_states"}
+
+
+class BurstAlert(Document):
+    """A burst of held ratings (survey's opaque burst id): what notify has heard of it,
+    and when its one alert went (burst_domain)."""
+
+    id = StringField(primary_key=True)  # the burst id
+    unit = StringField(required=True)  # the unit of the first held rating heard of
+    official = StringField()
+    counters = ListField(DictField())  # {code, label} of each counter
+    held = ListField(StringField())  # ids of the ratings held, until the alert goes
+    held_count = IntField()  # how many the alert named
+    first_at = DateTimeField()  # given_at of the earliest and the latest held rating
+    last_at = DateTimeField()
+    noticed_at = DateTimeField(required=True)
+    ready_at = DateTimeField(required=True)  # when the alert goes
+    alerted_at = DateTimeField()
+    meta = {"db_alias": ALIAS, "collection": "burst_alerts", "indexes": ["alerted_at"]}
+
+
 class ReviewWindow(Document):
     """A year's peer-review window, at the newest version survey announced, with the
     times that version planned when it arrived (review_domain.Plan)."""
@@ -168,7 +199,8 @@ class Lease(Document):
 
 
 DOCUMENTS = (UnitContact, OfficialContact, Deadline, Submission, Notification, AlertState,
-             ScoreFold, RatingAlertWindow, ReviewWindow, CycleDue, Lease)
+             ScoreFold, RatingAlertWindow, RatingState, BurstAlert, ReviewWindow, CycleDue,
+             Lease)
 
 
 def ensure_indexes() -> None:

@@ -6,12 +6,12 @@ import logging
 from collections.abc import Callable
 from zoneinfo import ZoneInfo
 
-from services.notify import alerts, people, reviews
+from services.notify import alerts, held, people, reviews
 from services.notify.sender import Sender
 from services.notify.store import NotifyStore
 from shared import auth_events as auth
 from shared import events as ev
-from shared import review_events
+from shared import integrity_events, review_events
 from shared.events import Event
 from shared.messages import make_dispatcher as shared_dispatcher
 
@@ -25,7 +25,8 @@ def apply_unit_upserted(event: Event, *, store: NotifyStore, sender: Sender, sch
     d = event.loaded_data()
     store.upsert_unit(d["code"], d["version"], {
         "name": d["name"], "parent": d.get("parent"), "emails": d["emails"],
-        "webhook_url": d.get("webhook_url"), "updated_at": d["updated_at"]})
+        "webhook_url": d.get("webhook_url"), "managers": list(d.get("managers") or []),
+        "updated_at": d["updated_at"]})
     sender.resolve_waiting(d["code"])
 
 
@@ -34,14 +35,19 @@ def apply_official_upserted(event: Event, *, store: NotifyStore, sender: Sender,
     """Keep notify's copy of an official (name, unit) at the newest version."""
     d = event.loaded_data()
     store.upsert_official(d["code"], d["version"], {
-        "full_name": d["full_name"], "unit": d["unit"], "active": d.get("active", True)})
+        "full_name": d["full_name"], "unit": d["unit"], "active": d.get("active", True),
+        "email": d.get("email")})
 
 
-def alert_low_rating(event: Event, *, store: NotifyStore, sender: Sender, scheduler,
-                     tz: ZoneInfo) -> None:
-    """A rating of 1 or 2: alert the unit (folded to one an hour per official or counter)."""
-    alerts.alert_low_rating(event.loaded_data(), store=store, sender=sender,
-                            scheduler=scheduler, tz=tz)
+def apply_rating(event: Event, *, store: NotifyStore, sender: Sender, scheduler,
+                 tz: ZoneInfo) -> None:
+    """A rating as stored, or in its new state: one of 1 or 2 that counts alerts the unit
+    (folded to one an hour per official or counter); one held for a burst joins the
+    burst's one alert to the unit's managers and the parent unit."""
+    data = event.loaded_data()
+    # when it came to be in this state: stored, or changed (a decision, a re-judging)
+    at = data["submitted_at"] if event.type == ev.RATING_SUBMITTED else event.time
+    held.apply_rating(data, at=at, store=store, sender=sender, scheduler=scheduler, tz=tz)
 
 
 def judge_score(event: Event, *, store: NotifyStore, sender: Sender, scheduler,
@@ -74,7 +80,8 @@ def schedule_review_window(event: Event, *, store: NotifyStore, sender: Sender, 
 HANDLERS: dict[str, Callable[..., None]] = {
     ev.UNIT_UPSERTED: apply_unit_upserted,
     ev.OFFICIAL_UPSERTED: apply_official_upserted,
-    ev.RATING_SUBMITTED: alert_low_rating,
+    ev.RATING_SUBMITTED: apply_rating,
+    integrity_events.RATING_STATUS_CHANGED: apply_rating,
     ev.SCORE_UPDATED: judge_score,
     auth.LINK_REQUESTED: email_signin_link,
     auth.ACCOUNT_NOTICE: email_account_notice,

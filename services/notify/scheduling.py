@@ -3,7 +3,7 @@ own database, and a lease so one scheduler acts at a time however many processes
 
 Job choices, on purpose:
 - every job has an explicit id (`reminder:<deadline>:<offset>`, `overdue:<deadline>`,
-  `rating-flush:<official or counter:code>`, `score-flush:<subject>`,
+  `rating-flush:<official or counter:code>`, `score-flush:<subject>`, `burst-flush:<burst>`,
   `review-invitation:<year>`, `review-reminder:<year>:<offset>`) and is added with
   `replace_existing=True`, so rescheduling replaces a job instead of adding a copy;
 - `misfire_grace_time=None`: a job whose time passed while notify was down still runs
@@ -18,8 +18,8 @@ Jobs are module-level functions (`deadlines.send_reminders`, ...) taking plain a
 APScheduler removes a one-off job from its store when it hands the job to a thread, before
 the job has done anything; a process killed in between would lose it. So the lease holder
 also reconciles (on taking the lease, then every minute): a reminder planned when its
-deadline was saved, due and not marked done, or held ratings or score crossings whose
-flush is due, or a review window's time not yet published, run now; a planned job that
+deadline was saved, due and not marked done, or low ratings, score crossings or a burst
+whose flush is due, or a review window's time not yet published, run now; a planned job that
 is missing is scheduled again. One bad record is
 logged and skipped: it never stops the pass over the others.
 """
@@ -37,7 +37,7 @@ from apscheduler.jobstores.base import JobLookupError
 from apscheduler.jobstores.mongodb import MongoDBJobStore
 from apscheduler.schedulers.background import BackgroundScheduler
 
-from services.notify import alerts, deadlines, domain, review_domain, reviews
+from services.notify import alerts, burst_domain, deadlines, domain, held, review_domain, reviews
 from services.notify.injection import InjectingExecutor, run_with
 from services.notify.store import NotifyStore
 from shared.loop import BackgroundLoop
@@ -46,7 +46,8 @@ logger = logging.getLogger(__name__)
 
 LEASE = "notify-scheduler"
 JOB_DEFAULTS = {"coalesce": True, "misfire_grace_time": None, "max_instances": 1}
-FLUSHES = {"rating": alerts.flush_rating_alerts, "score": alerts.flush_score_alerts}
+FLUSHES = {"rating": alerts.flush_rating_alerts, "score": alerts.flush_score_alerts,
+           "burst": held.flush_burst_alert}
 # jobs stored by earlier releases refer to these names
 run_reminder, run_overdue = deadlines.send_reminders, deadlines.send_overdue
 run_rating_flush = alerts.flush_rating_alerts
@@ -165,6 +166,8 @@ class Scheduler:
                  for s, last in self.store.rating_windows_waiting()]
         work += [(f"score crossings of {s}", partial(self._reconcile_flush, "score", s, e))
                  for s, e in self.store.folds()]
+        work += [(f"burst {b}", partial(self._reconcile_flush, "burst", b, ready))
+                 for b, ready in self.store.bursts_waiting()]
         work += [(f"review window {y}", partial(reviews.reconcile_window, y, scheduler=self))
                  for y in self.store.open_review_years(now)]
         for what, step in work:
@@ -207,12 +210,15 @@ class Scheduler:
 
     def _reconcile_flush(self, kind: str, subject: str, state, *, scheduled: set,
                          now: datetime) -> list[str]:
-        """`state`: the last rating alert's time, or the score crossings folded."""
+        """`state`: the last rating alert's time, the score crossings folded, or when
+        the burst's alert goes."""
         job_id = f"{kind}-flush:{subject}"
         if job_id in scheduled:
             return []
         if kind == "score":
             when = domain.fold_ready_at(state, domain.SCORE_FOLD_WINDOW)
+        elif kind == "burst":
+            when = burst_domain.as_utc(state)
         else:
             when = state + domain.RATING_ALERT_WINDOW if state else now
         if when <= now:

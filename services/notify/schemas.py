@@ -69,7 +69,7 @@ class NotificationQuery(Strict):
     unit = fields.String(load_default=None, validate=CODE)
     deadline = fields.String(load_default=None, validate=validate.Length(1, 64))
     kind = fields.String(load_default=None, validate=validate.OneOf(
-        ["deadline.reminder", "deadline.overdue", "rating.alert", "score.alert",
+        ["deadline.reminder", "deadline.overdue", "rating.alert", "score.alert", "burst.alert",
          "auth.link", "account.notice", "review.invitation", "review.reminder"]))
     official = fields.String(load_default=None, validate=CODE, metadata={
         "description": "messages to this official (administrators only)"})

@@ -25,6 +25,7 @@ from services.notify.documents import (
     ScoreFold,
     UnitContact,
 )
+from services.notify.held_store import HeldRatingStore
 from services.notify.review_store import ReviewCycleStore
 from shared import audit
 
@@ -36,25 +37,30 @@ def _ms(moment: datetime) -> datetime:
     return moment.replace(microsecond=moment.microsecond // 1000 * 1000)
 
 
-class NotifyStore(DeadlineStore, ReviewCycleStore):
+class NotifyStore(DeadlineStore, ReviewCycleStore, HeldRatingStore):
     """Notify's storage (MongoDB, or mongomock in tests and the demo); the deadlines'
-    part is in deadline_store.py, the review cycle's in review_store.py."""
+    part is in deadline_store.py, the review cycle's in review_store.py, held ratings'
+    in held_store.py."""
 
     # --- directory copies -------------------------------------------------------------
 
     def upsert_unit(self, code: str, version: int, fields: dict) -> None:
-        self._newest(UnitContact, code, version, fields)
+        self._newest(UnitContact, code, version, fields, added="managers")
 
     def upsert_official(self, code: str, version: int, fields: dict) -> None:
-        self._newest(OfficialContact, code, version, fields)
+        self._newest(OfficialContact, code, version, fields, added="email")
 
     @staticmethod
-    def _newest(document, code: str, version: int, fields: dict) -> None:
+    def _newest(document, code: str, version: int, fields: dict, added: str) -> None:
+        # the same version also fills a field copied since (`added`) where a record
+        # stored before lacks it: a directory replay completes the copy
+        newer = {"$or": [{"version": {"$lt": version}},
+                         {"version": version, added: {"$exists": False}}]}
         # DuplicateKeyError: this version or a newer one is stored already
         with contextlib.suppress(DuplicateKeyError):
             document._get_collection().update_one(
-                {"_id": code, "version": {"$lt": version}},
-                {"$set": {**fields, "version": version}}, upsert=True)
+                {"_id": code, **newer}, {"$set": {**fields, "version": version}},
+                upsert=True)
 
     def unit(self, code: str) -> dict | None:
         return UnitContact._get_collection().find_one({"_id": code})
@@ -188,6 +194,13 @@ class NotifyStore(DeadlineStore, ReviewCycleStore):
     def hold_rating(self, subject: str, rating_id: str, summary: dict) -> None:
         RatingAlertWindow._get_collection().update_one(
             {"_id": subject}, {"$set": {f"pending.{rating_id}": summary}})
+
+    def drop_pending_rating(self, subject: str, rating_id: str) -> bool:
+        """Take a rating out of the next folded alert (it no longer counts); False when
+        it was not waiting in it."""
+        return bool(RatingAlertWindow._get_collection().update_one(
+            {"_id": subject, f"pending.{rating_id}": {"$exists": True}},
+            {"$unset": {f"pending.{rating_id}": ""}}).modified_count)
 
     def close_rating_window(self, subject: str, sent: list[str], held: list[str],
                             now: datetime) -> None:
