@@ -25,6 +25,8 @@ OFFICIAL_COLUMNS = [
     ("Chỉ số văn hóa công sở (0-100)", 14, "0.00"),
     ("Điểm tiêu chí chung (/30)", 12, "0.00"),
     ("Mức xếp loại (tham khảo)", 30, None),
+    # last, so the columns before keep their places in the sheets that read them
+    ("Số lượt tạm giữ, chờ xem xét (không tính điểm)", 16, "0"),
 ]
 BAND_ORDER = ("xuat_sac", "tot", "hoan_thanh", "khong_hoan_thanh")
 
@@ -39,6 +41,7 @@ def summary_rows(view: dict) -> list[tuple[str, object, str | None]]:
         ("Đơn vị", f"{view.get('name') or ''} ({view['unit']})", None),
         ("Kỳ báo cáo", view["period"], None),
         ("Số lượt người dân đánh giá (gồm đơn vị trực thuộc)", c["count"], "0"),
+        ("Số lượt tạm giữ, chờ xem xét (không tính điểm)", c.get("suspect", 0), "0"),
         ("Điểm hài lòng trung bình (1-5)", c["mean"], "0.00"),
         ("Tỷ lệ hài lòng (%)", c["satisfaction_rate"], "0.00"),
         ("Chỉ số hài lòng đã hiệu chỉnh (0-100)", c["index"], "0.00"),
@@ -55,7 +58,7 @@ def official_rows(view: dict) -> list[list]:
         out.append([n, o["official"], o.get("full_name") or "", o.get("position") or "",
                     c["count"], c["mean"], c["satisfaction_rate"], c["index"], p["count"],
                     p["index"], o["conduct_index"], o["general_points"],
-                    band_label(o["band"])])
+                    band_label(o["band"]), c.get("suspect", 0)])
     return out
 
 

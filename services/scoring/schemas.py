@@ -22,10 +22,10 @@ Number = fields.Float(allow_none=True)
 
 
 HELD_RULES = (
-    "Survey holds a rating that looks stuffed (reasons: burst, more than 10 ratings of one "
-    "official, or of one counter without an official, from one device or address within "
-    "30 minutes; outside_hours; receipt_format; identical_run; clock_future; clock_stale) "
-    "until an administrator or a manager in scope accepts or rejects it")
+    "Survey holds a rating that looks stuffed (reasons: burst, by default more than 10 "
+    "ratings of one official, or of one counter without an official, from one device or "
+    "address within 30 minutes; outside_hours; receipt_format; identical_run; clock_future; "
+    "clock_stale) until an administrator or a manager in scope accepts or rejects it")
 
 
 class CitizenOut(Schema):

@@ -144,6 +144,9 @@ WORDS: dict[str, dict[str, str]] = {
         "col_deadline": "Báo cáo",
         "col_due": "Hạn nộp",
         "col_submitted": "Tình trạng",
+        "dash_card_held": "Chờ xem xét",
+        "dash_card_held_note": "Đánh giá bị tạm giữ, chưa tính điểm",
+        "dash_card_held_link": "Chờ xem xét: {count}. Xem các đánh giá bị tạm giữ",
     },
     "en": {
         "nav_dashboard": "Dashboard",
@@ -278,5 +281,8 @@ WORDS: dict[str, dict[str, str]] = {
         "col_deadline": "Report",
         "col_due": "Due",
         "col_submitted": "Status",
+        "dash_card_held": "Awaiting review",
+        "dash_card_held_note": "Held ratings, not counted in any score",
+        "dash_card_held_link": "Awaiting review: {count}. See the held ratings",
     },
 }

@@ -10,18 +10,40 @@ from devkit.auth import signed_in
 from shared import auth_events, review_events, topology
 from shared import events as ev
 from shared.auth import token_digest
+from shared.integrity_events import BURST, COUNTED, RATING_STATUS_CHANGED
 from shared.messages import OutgoingMessage
 
 WHEN = datetime(2026, 5, 10, 3, tzinfo=UTC)
 CRITERIA5 = {"discipline": 5, "conduct": 5, "ethics": 5, "dress": 5, "participation": 5}
 
 
-def rating(official="CB1", overall=5, when=WHEN, rid=None, factors=None, unit="U1"):
+def rating(official="CB1", overall=5, when=WHEN, rid=None, factors=None, unit="U1",
+           comment=None):
+    """`rating.submitted` as survey sent it before ratings had states (counted)."""
     rid = rid or uuid.uuid4().hex
-    return ev.make_event(ev.RATING_SUBMITTED, {
-        "id": rid, "client_id": str(uuid.uuid4()), "counter": "Q1", "unit": unit,
-        "official": official, "overall": overall, "factors": factors or {},
-        "submitted_at": when}, source="/test", id=f"rating-{rid}")
+    data = {"id": rid, "client_id": str(uuid.uuid4()), "counter": "Q1", "unit": unit,
+            "official": official, "overall": overall, "factors": factors or {},
+            "submitted_at": when}
+    if comment is not None:
+        data["comment"] = comment
+    return ev.make_event(ev.RATING_SUBMITTED, data, source="/test", id=f"rating-{rid}")
+
+
+def rated(event, status: str, version: int, *, changed: bool | None = None,
+          reasons=None, burst=None):
+    """The rating of `event` (from `rating`) with a state: `rating.submitted` (the state
+    it was stored in, or its current one in a replay) or, `changed`, survey's
+    `rating.status_changed` (the default from version 2 on)."""
+    changed = version > 1 if changed is None else changed
+    if reasons is None:
+        reasons = [] if status == COUNTED else [BURST]
+    data = {**event.data, "given_at": event.data["submitted_at"], "status": status,
+            "reasons": reasons, "burst": burst, "status_version": version}
+    rid = data["id"]
+    if changed:
+        return ev.make_event(RATING_STATUS_CHANGED, data, source="/test",
+                             id=f"rating-status-{rid}-{version}")
+    return ev.make_event(ev.RATING_SUBMITTED, data, source="/test", id=f"rating-{rid}")
 
 
 def review(reviewee="CB1", reviewer="p" * 20, revision=1, scores=None, period="2026",

@@ -40,10 +40,10 @@ def test_csv_report(data):
     assert a[:4] == ["1", "A", "Nguyễn Văn A", ""]
     # citizen 100 × (10 + 8) / 20 = 90; peer 100; conduct 95 → 28.5 points
     assert a[4:] == ["10", "5.0", "100.0", "90.0", "3", "100.0", "95.0", "28.5",
-                     "Hoàn thành xuất sắc nhiệm vụ"]
+                     "Hoàn thành xuất sắc nhiệm vụ", "0"]  # no rating held
     b = rows[header + 2]
     # one rating of 2: 100 × (0 + 8) / 11 = 72.73, no peers → tot
-    assert b[1] == "B" and b[10] == "72.73" and b[-1] == "Hoàn thành tốt nhiệm vụ"
+    assert b[1] == "B" and b[10] == "72.73" and b[-2] == "Hoàn thành tốt nhiệm vụ"
     bands = {row[0]: row[1:] for row in rows[header + 3:] if row}
     assert bands["Hoàn thành xuất sắc nhiệm vụ"] == ["1", "50.0"]
     assert bands["Hoàn thành tốt nhiệm vụ"] == ["1", "50.0"]
