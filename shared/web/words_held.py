@@ -7,6 +7,8 @@ WORDS: dict[str, dict[str, str]] = {
         "kiosk_cross_site_text": "Đánh giá chỉ được gửi từ trang đánh giá của cơ quan. Vui "
                                  "lòng quét mã QR tại quầy để đánh giá.",
         "nav_held": "Đánh giá bị tạm giữ",
+        "held_home_text": "Đánh giá có dấu hiệu bất thường, chưa được tính điểm: xem xét, "
+                          "chấp nhận hoặc từ chối.",
         "held_title": "Đánh giá bị tạm giữ",
         "held_lead": "Những đánh giá dưới đây có dấu hiệu bất thường nên chưa được tính vào "
                      "điểm. Hãy xem xét: chấp nhận thì đánh giá được tính từ lúc này, từ "
@@ -39,7 +41,8 @@ WORDS: dict[str, dict[str, str]] = {
         "held_reject": "Từ chối",
         "held_accept_burst": "Chấp nhận cả {n} đánh giá",
         "held_reject_burst": "Từ chối cả {n} đánh giá",
-        "held_decide_one": "Quyết định cho đánh giá lúc {time}",
+        "held_decide_one": "Quyết định riêng",
+        "held_decide_one_which": "cho đánh giá lúc {time}",
         "held_decide_burst": "Quyết định cho cả nhóm",
         "held_done_accept": "Đã chấp nhận {n} đánh giá: từ nay được tính vào điểm.",
         "held_done_reject": "Đã từ chối {n} đánh giá: không được tính vào điểm.",
@@ -59,12 +62,20 @@ WORDS: dict[str, dict[str, str]] = {
                                      "thiết bị hay địa chỉ",
         "held_reason_clock_future": "Thời điểm đánh giá ở tương lai (đồng hồ thiết bị sai)",
         "held_reason_clock_stale": "Thời điểm đánh giá cũ hơn 48 giờ khi gửi đến",
+        "held_short_burst": "Quá nhiều trong thời gian ngắn",
+        "held_short_outside_hours": "Ngoài giờ làm việc",
+        "held_short_receipt_format": "Mã hồ sơ sai mẫu",
+        "held_short_identical_run": "Chuỗi 5 sao giống hệt nhau",
+        "held_short_clock_future": "Thời điểm ở tương lai",
+        "held_short_clock_stale": "Gửi đến sau hơn 48 giờ",
     },
     "en": {
         "kiosk_cross_site_title": "Ratings sent from another site are not accepted",
         "kiosk_cross_site_text": "Ratings can only be sent from the office's own rating "
                                  "page. Please scan the QR code at the counter to rate.",
         "nav_held": "Held ratings",
+        "held_home_text": "Ratings that look unusual and do not count yet: review, accept or "
+                          "reject them.",
         "held_title": "Held ratings",
         "held_lead": "These ratings look unusual, so they do not count in any score yet. "
                      "Review them: an accepted rating counts from now on, a rejected one "
@@ -97,7 +108,8 @@ WORDS: dict[str, dict[str, str]] = {
         "held_reject": "Reject",
         "held_accept_burst": "Accept all {n} ratings",
         "held_reject_burst": "Reject all {n} ratings",
-        "held_decide_one": "Decision on the rating given at {time}",
+        "held_decide_one": "Decide on this one",
+        "held_decide_one_which": "the rating given at {time}",
         "held_decide_burst": "Decision on the whole group",
         "held_done_accept": "Accepted {n} ratings: they count in scores from now on.",
         "held_done_reject": "Rejected {n} ratings: they will not count.",
@@ -117,5 +129,11 @@ WORDS: dict[str, dict[str, str]] = {
         "held_reason_clock_future": "Given at a time in the future (the device's clock is "
                                     "wrong)",
         "held_reason_clock_stale": "Given more than 48 hours before it arrived",
+        "held_short_burst": "Too many in a short time",
+        "held_short_outside_hours": "Outside opening hours",
+        "held_short_receipt_format": "Case number not in format",
+        "held_short_identical_run": "Identical five-star run",
+        "held_short_clock_future": "Time in the future",
+        "held_short_clock_stale": "Arrived over 48 hours later",
     },
 }
