@@ -1,8 +1,11 @@
-"""Exact scores whatever arrives: duplicates, reorderings, and crashes at every step."""
+"""Exact scores whatever arrives: duplicates, reorderings, and crashes at every step; a
+rating's state at its highest version whatever order its states arrive in, and a rebuild
+with the current states giving the same."""
 
 from __future__ import annotations
 
 import random
+from datetime import timedelta
 from zoneinfo import ZoneInfo
 
 import mongomock.collection
@@ -11,12 +14,19 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from services.scoring import documents
-from services.scoring.domain import CitizenInput, ScoringConfig, official_score, rounded
+from services.scoring.domain import (
+    CitizenInput,
+    ScoringConfig,
+    citizen_part,
+    official_score,
+    rounded,
+)
 from services.scoring.handlers import make_dispatcher
-from services.scoring.scores import official_view
+from services.scoring.scores import official_view, unit_citizen
 from services.scoring.store import MongoScoringStore
 from shared import db
-from tests.scoring.helpers import WHEN, closed_window, rating, review
+from shared.integrity_events import COUNTED, HELD, IN_SCORES, STATES
+from tests.scoring.helpers import WHEN, closed_window, rated, rating, review
 
 TZ = ZoneInfo("Asia/Ho_Chi_Minh")
 OFFICIALS = ["A", "B", "C"]
@@ -193,3 +203,93 @@ def test_a_crash_inside_the_refresher_loses_no_update(store):
     stored = store.stored_scores(["o:A|2026", "o:A|2026-Q2", "o:A|2026-05"])
     assert {k: v["score"]["citizen"]["count"] for k, v in stored.items()} == {
         "o:A|2026": 1, "o:A|2026-Q2": 1, "o:A|2026-05": 1}
+
+
+# --- held ratings: random state histories ----------------------------------------------
+
+# a rating's history: None (stored before states: counted, version 0 only), or its states
+# at versions 1, 2, ... (any sequence: scoring keeps the highest version, whatever it is)
+histories_st = st.lists(st.tuples(
+    st.sampled_from(OFFICIALS), st.integers(1, 5), st.sampled_from(sorted(MONTH_DATES)),
+    st.none() | st.lists(st.sampled_from(STATES), min_size=1, max_size=4)), max_size=20)
+
+
+def final_state(history) -> str:
+    return COUNTED if history is None else history[-1]
+
+
+def expected_citizen(rows, cfg, official: str | None, period: str) -> dict:
+    """The oracle: the ratings of the period whose final state counts, by the formula;
+    `suspect`, those whose final state is held (each rating of `rows` once)."""
+    mine = [(v, h) for off, v, m, h in rows if official in (None, off)
+            and period in (m, m[:4], f"{m[:4]}-Q{(int(m[5:]) - 1) // 3 + 1}")]
+    counted = [CitizenInput(v, {}) for v, h in mine if final_state(h) in IN_SCORES]
+    figures = rounded(citizen_part(counted, cfg))
+    return {**figures, "suspect": sum(1 for _, h in mine if final_state(h) == HELD)}
+
+
+def state_events(rows):
+    """Every event survey may send of each rating: its first state in `rating.submitted`,
+    every later one in `rating.status_changed`; a rating of before states, and some old
+    events, as `rating.submitted` without a state (version 0)."""
+    out = []
+    for i, (o, v, m, history) in enumerate(rows):
+        base = rating(o, v, when=MONTH_DATES[m], rid=f"s{i}", comment=f"c{i}")
+        if history is None:
+            out.append(base)
+            continue
+        out.extend(rated(base, status, n) for n, status in enumerate(history, start=1))
+        if i % 3 == 0:
+            out.append(base)  # an event of before states arriving late: version 0
+    return out
+
+
+def replay_events(rows):
+    """A rebuild: each rating once, in `rating.submitted`, as it stands."""
+    bases = [rating(o, v, when=MONTH_DATES[m], rid=f"s{i}", comment=f"c{i}")
+             for i, (o, v, m, _) in enumerate(rows)]
+    return [b if h is None else rated(b, h[-1], len(h), changed=False)
+            for b, (*_, h) in zip(bases, rows, strict=True)]
+
+
+def scores_of(store, cfg) -> dict:
+    out = {}
+    for p in PERIODS:
+        for o in OFFICIALS:
+            out[(o, p)] = official_view(store, o, p, cfg, TZ, {})["citizen"]
+        out[("U1", p)] = rounded(unit_citizen(store, "U1", p, cfg)[1])
+    return out
+
+
+def shown_comments(store) -> set[str]:
+    start = MONTH_DATES["2026-05"] - timedelta(days=60)
+    return {c["_id"] for c in store.latest_comments(
+        units=["U1"], start=start, end=start + timedelta(days=180), limit=1000)}
+
+
+@settings(max_examples=60, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(rows=histories_st, seed=st.integers(0, 10_000))
+def test_any_order_of_states_and_redeliveries_and_a_rebuild_give_the_final_states(
+        store, rows, seed):
+    reset()
+    cfg = ScoringConfig()
+    dispatch = make_dispatcher(store=store, tz=TZ, refresher=FakeRefresher())
+    events = state_events(rows)
+    rng = random.Random(seed)
+    messy = events + [rng.choice(events) for _ in range(len(events))] if events else []
+    rng.shuffle(messy)
+    for e in messy:
+        dispatch(e)
+    got = scores_of(store, cfg)
+    for (code, p), citizen in got.items():
+        assert citizen == expected_citizen(rows, cfg, code if code != "U1" else None, p)
+    comments = {f"s{i}" for i, (*_, h) in enumerate(rows) if final_state(h) in IN_SCORES}
+    assert shown_comments(store) == comments
+    # a rebuild: wiped, then each rating replayed once with its current state
+    for doc in (documents.CitizenMonth, documents.RatingComment):
+        doc._get_collection().delete_many({})
+    for e in replay_events(rows):
+        dispatch(e)
+    assert scores_of(store, cfg) == got
+    assert shown_comments(store) == comments
