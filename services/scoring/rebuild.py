@@ -9,7 +9,10 @@
 5. end the hold: each score that changed is published once, at its final value; return
    when every bucket changed before the end has its scores derived.
 The running scoring service applies the replay; being idempotent, it counts each rating
-and review once whether or not it already had it.
+and review once whether or not it already had it. Survey replays each rating with its
+current state and `status_version` (held, accepted, rejected...), so every hold and every
+decision comes back as it stands: a stored row of a lower version is replaced, one of the
+same version is left as it is.
 """
 
 from __future__ import annotations
