@@ -60,6 +60,9 @@ class Settings:
     rate_limit_storage_url: str | None = None
     tz_name: str = "Asia/Ho_Chi_Minh"
     ratings_per_minute: int = 60
+    # the burst rule's default limit: more ratings than this of one official (or counter)
+    # from one device or address within 30 minutes are held; 0 turns the rule off
+    rating_burst: int = 10
     log_level: str = "INFO"
     log_format: str = "text"
     web_concurrency: int = 1
@@ -144,6 +147,7 @@ class Settings:
             ratings_per_minute=_int(
                 "RATINGS_PER_MINUTE", get("RATINGS_PER_MINUTE", "60"), 1, 100_000
             ),
+            rating_burst=_int("RATING_BURST", get("RATING_BURST", "10"), 0, 1000),
             log_level=log_level,
             log_format=log_format,
             web_concurrency=_int("WEB_CONCURRENCY", get("WEB_CONCURRENCY", "1"), 1, 64),

@@ -10,6 +10,7 @@ from services.survey import (
     counter_views,
     directory_views,
     documents,
+    holds_views,
     identity,
     keys,
     kiosk,
@@ -69,7 +70,8 @@ def install(app: Flask, api, settings: Settings, bus) -> SurveyContext:
     runtime.add("survey.relay", relay)
     runtime.add("survey.consumer", consumer, background=True, readiness="survey.broker")
     app.extensions["survey"] = ctx
-    for module in (directory_views, counter_views, rating_views, review_views, auth_views):
+    for module in (directory_views, counter_views, rating_views, holds_views, review_views,
+                   auth_views):
         for blp in module.BLUEPRINTS:
             api.register_blueprint(blp)
     me.register(app, api)

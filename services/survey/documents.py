@@ -39,6 +39,11 @@ class Unit(Versioned, OutboxDocument):
     emails = ListField(StringField())
     webhook_url = StringField()
     managers = ListField(StringField())  # officials in scope of this unit and those below
+    # held ratings (see integrity.py): {days, opens, closes}, a regular expression, and
+    # {limit, minutes} of the burst rule; absent: no such rule, RATING_BURST's limit
+    opening_hours = DictField(default=None)
+    receipt_format = StringField()
+    rating_burst = DictField(default=None)
     meta = {"db_alias": ALIAS, "collection": "units", "indexes": ["parent"]}
 
 
@@ -59,6 +64,7 @@ class Counter(Versioned):
     # The kiosk token is printed on a public QR code at the counter: it names the counter,
     # it grants nothing else, so it is kept as is (needed to draw the QR code again).
     token = StringField(required=True, unique=True)
+    devices = ListField(StringField())  # registered kiosk tablets (`?kiosk=1&device=ID`)
     meta = {"db_alias": ALIAS, "collection": "counters", "indexes": ["unit"]}
 
 
@@ -76,11 +82,44 @@ class Rating(OutboxDocument):
     comment = StringField()
     client_hash = StringField()
     submitted_at = DateTimeField(required=True)
+    # its state (integrity.py): judged by given_at; `source` a keyed hash of the tablet or
+    # the address (never published); status_version grows with each change of the state
+    given_at = DateTimeField()
+    subject = StringField()  # the official, else "c:<counter>"
+    source = StringField()
+    status = StringField()
+    reasons = ListField(StringField())
+    burst = StringField()
+    status_version = IntField()
+    decision = DictField(default=None)  # {decision, note, by, at}
     meta = {
         "db_alias": ALIAS,
         "collection": "ratings",
-        "indexes": [("counter", "-submitted_at"), ("official", "-submitted_at")],
+        "indexes": [
+            ("counter", "-submitted_at"), ("official", "-submitted_at"),
+            # one subject's ratings from one source, in order (the rules' reads)
+            {"fields": ("source", "subject", "given_at", "id"), "sparse": True,
+             "name": "rules_order"},
+            {"fields": ("status", "unit", "-given_at"), "name": "held_by_unit"},
+            {"fields": ("burst",), "sparse": True, "name": "burst"},
+        ],
     }
+
+
+class RatingPair(Document):
+    """What the rules last knew of one subject's ratings from one source: the latest ones
+    (given_at, id, identical-run signature, held for burst) and the latest burst, so a
+    rating that comes after all of them is judged by key, and `seq`, moved by
+    compare-and-set with every change, so a change that raced another is judged again."""
+
+    id = StringField(primary_key=True)  # "<subject>|<source>"
+    seq = IntField(default=0)
+    recent = ListField()
+    held_at = DateTimeField()
+    held_burst = StringField()
+    depth = IntField()
+    reach_s = IntField()
+    meta = {"db_alias": ALIAS, "collection": "rating_pairs"}
 
 
 class ReceiptClaim(Document):
@@ -256,7 +295,7 @@ class ReplayJob(Document):
     meta = {"db_alias": ALIAS, "collection": "replays"}
 
 
-DOCUMENTS = (Unit, Official, Counter, Rating, ReceiptClaim, KeyRecord, OfficialToken,
+DOCUMENTS = (Unit, Official, Counter, Rating, RatingPair, ReceiptClaim, KeyRecord, OfficialToken,
              PeerReviewWindow, PeerReview, ReviewDraft, ReviewNotice, UnitReminder, ResponseCounts,
              ReplayJob, SignInLink, PublishedKey, Revocation, AuditEntry)
 OUTBOX_DOCUMENTS = (Unit, Official, Rating, PeerReview, OfficialToken, SignInLink,

@@ -12,7 +12,8 @@ from collections.abc import Mapping
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from shared import dashboard_events, review_events
+from services.survey.integrity import normalise_receipt
+from shared import dashboard_events, integrity_events, review_events
 from shared import events as ev
 from shared.errors import Forbidden, Invalid, NotFound
 from shared.periods import parse_period
@@ -50,11 +51,16 @@ def parent_error(code: str, parent: str | None, parents: Mapping[str, str | None
     return None
 
 
+UNIT_RULES = ("opening_hours", "receipt_format", "rating_burst")
+
+
 def unit_fields(data: dict) -> dict:
-    """What is stored (and published) of a unit."""
+    """What is stored (and published) of a unit. Its settings of held ratings only when
+    given (left out of a write, they stay as stored)."""
     return {"name": data["name"], "parent": data.get("parent"),
             "emails": list(data.get("emails") or []), "webhook_url": data.get("webhook_url"),
-            "managers": list(data.get("managers") or [])}
+            "managers": list(data.get("managers") or []),
+            **{k: data[k] for k in UNIT_RULES if k in data}}
 
 
 def official_fields(data: dict) -> dict:
@@ -97,7 +103,8 @@ def local_path(text: str | None) -> str | None:
 def counter_fields(data: dict) -> dict:
     """What is stored of a counter (its token aside): each official once, in order."""
     return {"unit": data["unit"], "label": data["label"],
-            "officials": list(dict.fromkeys(data.get("officials") or []))}
+            "officials": list(dict.fromkeys(data.get("officials") or [])),
+            "devices": list(dict.fromkeys(data.get("devices") or []))}
 
 
 def directory_event(kind: str, code: str, record: dict,
@@ -136,12 +143,19 @@ def check_rated_official(counter: dict, official: str | None, record: dict | Non
 
 
 def receipt_key(counter: dict, receipt_code: str) -> str:
-    """One transaction, one rating: a receipt code is unique within the counter's unit."""
-    return f"{counter['unit']}:{receipt_code}"
+    """One transaction, one rating: a receipt code is unique within the counter's unit,
+    compared as `integrity.normalise_receipt` spells it (HS_2026_0001 is hs-2026-0001)."""
+    return f"{counter['unit']}:{normalise_receipt(receipt_code)}"
 
 
-def rating_data(body: dict, counter: dict, submitted_at: datetime) -> dict:
-    """The `rating.submitted` data of a validated rating body at a counter."""
+STATE_FIELDS = ("given_at", "status", "reasons", "burst", "status_version")
+
+
+def rating_data(body: dict, counter: dict, submitted_at: datetime, *,
+                state: Mapping | None = None) -> dict:
+    """The `rating.submitted` data of a validated rating body at a counter, with its state
+    (`integrity`; default: counted, given when it arrived)."""
+    state = state or {}
     return {
         "id": rating_id_for(body["client_id"]),
         "client_id": body["client_id"],
@@ -154,12 +168,41 @@ def rating_data(body: dict, counter: dict, submitted_at: datetime) -> dict:
         "comment": body.get("comment"),
         "receipt_code": body.get("receipt_code"),
         "submitted_at": submitted_at,
+        "given_at": state.get("given_at") or submitted_at,
+        "status": state.get("status", integrity_events.COUNTED),
+        "reasons": list(state.get("reasons") or []),
+        "burst": state.get("burst"),
+        "status_version": state.get("status_version", 1),
     }
 
 
 def rating_event(data: dict, correlationid: str | None = None) -> ev.Event:
     """The `rating.submitted` event of a rating (also used to replay it)."""
     return ev.make_event(ev.RATING_SUBMITTED, data, source=SOURCE, id=f"rating-{data['id']}",
+                         subject=data["id"], correlationid=correlationid)
+
+
+RATING_FIELDS = ("client_id", "counter", "counter_label", "unit", "official", "overall",
+                 "factors", "comment", "receipt_code", "submitted_at")
+
+
+def rating_of(doc: Mapping) -> dict:
+    """A stored rating as its events carry it: never its address, device or decision."""
+    data = {"id": doc["_id"], **{k: doc.get(k) for k in RATING_FIELDS}}
+    data["factors"] = data["factors"] or {}
+    data.update({"given_at": doc.get("given_at") or doc["submitted_at"],
+                 "status": doc.get("status") or integrity_events.COUNTED,
+                 "reasons": list(doc.get("reasons") or []), "burst": doc.get("burst"),
+                 "status_version": doc.get("status_version") or 0})
+    return data
+
+
+def status_event(doc: Mapping, correlationid: str | None = None) -> ev.Event:
+    """The `rating.status_changed` event of a stored rating in its current state (the
+    rating whole, so a consumer needs nothing else)."""
+    data = rating_of(doc)
+    return ev.make_event(integrity_events.RATING_STATUS_CHANGED, data, source=SOURCE,
+                         id=f"rating-status-{data['id']}-{data['status_version']}",
                          subject=data["id"], correlationid=correlationid)
 
 

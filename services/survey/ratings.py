@@ -1,9 +1,10 @@
 """Accepting a citizen rating: the counter, the kiosk's retry, the rate limit, the rules,
-then one write that stores the rating with its event (the API and the kiosk form alike)."""
+then one write that stores the rating with its state and event (the API and the kiosk
+form alike); a held rating is answered like any other."""
 
 from __future__ import annotations
 
-from services.survey import domain, keys, tokens
+from services.survey import domain, holds, keys, tokens
 from services.survey.context import SurveyContext
 from services.survey.store import directory, ratings
 from shared.db import stored_now
@@ -28,8 +29,15 @@ def submit_rating(ctx: SurveyContext, body: dict, *, address: str | None,
                                 directory.find("official", official) if official else None)
     if body.get("receipt_code"):
         ratings.claim_receipt(domain.receipt_key(counter, body["receipt_code"]), rating_id)
-    data = domain.rating_data(body, counter, stored_now())
+    arrived = stored_now()
+    placement = holds.placement_of(ctx, body, counter, address_hash=address_hash,
+                                   arrived=arrived)
+    judged = holds.judge(placement, rating_id, body)
+    data = domain.rating_data(body, counter, arrived, state=judged.state)
     # False: the same client_id sent twice at once, and the other request stored it
     created = ratings.add_rating(data, address_hash=address_hash, correlationid=correlationid,
-                                 notify=ctx.relay.notify)
+                                 notify=ctx.relay.notify, subject=placement.subject,
+                                 source=placement.source)
+    if created:
+        holds.after_insert(placement, rating_id, judged, notify=ctx.relay.notify)
     return rating_id, created

@@ -31,8 +31,13 @@ def _events(ctx, target: str) -> Iterator[ev.Event]:
         for record in directory.each(kind):
             yield domain.directory_event(event_type, record["code"], record)
     yield from identity.access_events()
-    for data in ratings.each_rating():
-        yield domain.rating_event(data)
+    for doc in ratings.each_rating():
+        # as it stands: its first event while its state is the one it was stored with,
+        # else its latest change (the same event id as when it changed)
+        if (doc.get("status_version") or 0) > 1:
+            yield domain.status_event(doc)
+        else:
+            yield domain.rating_event(domain.rating_of(doc))
     for review_id, doc in reviews.each_review():
         yield domain.review_event(review_id, doc)
     for window in reviews.windows():

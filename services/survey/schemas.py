@@ -5,6 +5,7 @@ from __future__ import annotations
 from marshmallow import Schema, ValidationError, fields, post_load, validate, validates_schema
 
 from services.survey.domain import local_path
+from services.survey.holds_schemas import integrity_fields, integrity_out
 from shared.schemas import (
     CRITERIA,
     FACTORS,
@@ -33,6 +34,13 @@ def CodeList(*, max_length: int, **kwargs) -> fields.List:
 RECEIPT = validate.Regexp(r"^[\w./:-]{1,64}$",
                           error="must be 1-64 letters, digits or . / : - _")
 MAX_TEXT = 1000  # a citizen's comment, a colleague's review comment
+MAX_DEVICES = 20  # kiosk tablets at one counter
+DEVICE = validate.Regexp(r"^[A-Za-z0-9_.-]{1,64}$", error="must be 1-64 letters, digits or . - _")
+
+
+def _receipt(code: str) -> None:
+    if code != "" and not any(c.isalnum() for c in RECEIPT(code)):
+        raise ValidationError("must have a letter or a digit")
 
 
 FactorsIn = score_map_schema(FACTORS, required=False, strict=True, allow_none=True,
@@ -49,10 +57,13 @@ class RatingIn(Strict):
     comment = fields.String(load_default=None, allow_none=True,
                             validate=validate.Length(max=MAX_TEXT))
     # trimmed (a phone keyboard adds a space after a word); blank means no receipt
-    receipt_code = TrimmedString(load_default=None, allow_none=True,
-                                 validate=lambda code: code == "" or RECEIPT(code))
+    receipt_code = TrimmedString(load_default=None, allow_none=True, validate=_receipt)
     client_id = fields.UUID(required=True,
                             metadata={"description": "chosen by the client; retries reuse it"})
+    given_at = fields.AwareDateTime(load_default=None, allow_none=True, metadata={
+        "description": "when the citizen gave it (else: when it arrives)"})
+    device = fields.String(load_default=None, allow_none=True, validate=validate.Length(1, 64),
+                           metadata={"description": "a kiosk tablet's id (counter `devices`)"})
 
     @post_load
     def _normalise(self, data: dict, **kwargs) -> dict:
@@ -68,8 +79,12 @@ class RatingOut(Schema):
     id = fields.String(required=True)
 
 
+_UNIT_RULES, _UNIT_RULES_OUT = integrity_fields(), integrity_out()
+
+
 class UnitIn(Strict):
-    """A unit, from the API or from a row of the import (the same rules for both)."""
+    """A unit, from the API or from a row of the import (the same rules for both). The
+    settings of held ratings left out are kept as stored (null removes one)."""
 
     name = Name()
     parent = Code(load_default=None, allow_none=True)
@@ -78,6 +93,7 @@ class UnitIn(Strict):
                              schemes={"http", "https"})
     managers = CodeList(max_length=MAX_MANAGERS, metadata={
         "description": "officials in scope of this unit and every unit below it"})
+    opening_hours, receipt_format, rating_burst = _UNIT_RULES.values()
 
     @post_load
     def _unique(self, data: dict, **kwargs) -> dict:
@@ -93,6 +109,7 @@ class UnitOut(Schema):
     emails = fields.List(fields.String())
     webhook_url = fields.String(allow_none=True)
     managers = fields.List(fields.String())
+    opening_hours, receipt_format, rating_burst = _UNIT_RULES_OUT.values()
     version = fields.Integer()
     updated_at = fields.AwareDateTime()
 
@@ -131,6 +148,9 @@ class CounterIn(Strict):
     unit = Code(required=True)
     label = Name(max_length=200)
     officials = CodeList(max_length=100)
+    devices = fields.List(fields.String(validate=DEVICE), load_default=list,
+                          validate=validate.Length(max=MAX_DEVICES), metadata={
+        "description": "this counter's kiosk tablets (`?kiosk=1&device=ID`)"})
 
 
 class CounterOut(Schema):
@@ -138,6 +158,7 @@ class CounterOut(Schema):
     unit = fields.String()
     label = fields.String()
     officials = fields.List(fields.String())
+    devices = fields.List(fields.String())
     kiosk_url = fields.String()
     token = fields.String()
     version = fields.Integer()

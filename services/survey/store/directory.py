@@ -80,7 +80,7 @@ def _upsert_versioned(document, code: str, fields: dict[str, Any], event_type: s
         except DuplicateKeyError:
             continue  # a unique field taken meanwhile: `unique_check` names it
         if stored is not None:
-            return {"code": code, **record, **{k: stored[k] for k in keep}}, False
+            return {"code": code, **record, **{k: stored[k] for k in keep if k in stored}}, False
         _pause(attempt)
     raise Conflict(f"{code} is being changed by several requests at once; try again.",
                    slug="concurrent-edit")
@@ -88,8 +88,9 @@ def _upsert_versioned(document, code: str, fields: dict[str, Any], event_type: s
 
 def upsert_unit(code: str, data: dict, *, correlationid: str | None = None,
                 notify: Notify | None = None) -> tuple[dict, bool]:
+    # the settings of held ratings a write leaves out stay as stored (and are answered)
     result = _upsert_versioned(Unit, code, domain.unit_fields(data), ev.UNIT_UPSERTED,
-                               correlationid)
+                               correlationid, keep=domain.UNIT_RULES)
     notify_of(notify, Unit, code)
     return result
 

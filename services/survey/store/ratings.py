@@ -50,14 +50,17 @@ def claim_receipt(key: str, rating_id: str) -> None:
 
 
 def add_rating(data: dict, *, address_hash: str | None, correlationid: str | None = None,
-               notify: Notify | None = None) -> bool:
-    """Store a rating (`domain.rating_data`) with its `rating.submitted` event; return
-    False if a rating of the same client_id is already stored (sent twice at once)."""
+               notify: Notify | None = None, subject: str | None = None,
+               source: str | None = None) -> bool:
+    """Store a rating (`domain.rating_data`, with its state) with its `rating.submitted`
+    event; return False if a rating of the same client_id is already stored (sent twice
+    at once). `subject` and `source` place it among the ratings the rules compare."""
     event = domain.rating_event(data, correlationid)
     doc = {
         "_id": data["id"],
         **{k: v for k, v in data.items() if k != "id" and v is not None},
         "client_hash": address_hash,
+        **({"subject": subject, "source": source} if source else {}),
         **outbox_fields(event),
     }
     try:
@@ -69,14 +72,8 @@ def add_rating(data: dict, *, address_hash: str | None, correlationid: str | Non
 
 
 def each_rating() -> Iterator[dict]:
-    """Every rating as its event data, one at a time (replays)."""
-    for doc in Rating._get_collection().find({}, {PENDING_AT: 0, PENDING_EVENT: 0}):
-        yield {"id": doc["_id"], "client_id": doc["client_id"], "counter": doc["counter"],
-               "counter_label": doc.get("counter_label"), "unit": doc["unit"],
-               "official": doc.get("official"),
-               "overall": doc["overall"], "factors": doc.get("factors") or {},
-               "comment": doc.get("comment"), "receipt_code": doc.get("receipt_code"),
-               "submitted_at": doc["submitted_at"]}
+    """Every rating as stored, without its pending event, one at a time (replays)."""
+    yield from Rating._get_collection().find({}, {PENDING_AT: 0, PENDING_EVENT: 0})
 
 
 def count() -> int:
