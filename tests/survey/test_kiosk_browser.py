@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import tempfile
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -130,3 +131,70 @@ def test_tablet_mode_fits_a_landscape_tablet_without_scrolling(served, browser, 
     page.screenshot(path=str(_shots() / f"kiosk-tablet-1280x800-{staff}-{lang}-details.png"))
     fits(submit, last_factor)
     page.close()
+
+
+def _posted(page) -> list[dict]:
+    """The rating bodies the page posts to the API (recorded as they leave)."""
+    bodies: list[dict] = []
+    page.on("request", lambda r: bodies.append(r.post_data_json)
+            if r.method == "POST" and "/api/v1/ratings" in r.url else None)
+    return bodies
+
+
+def test_a_rating_carries_when_it_was_given_and_the_tablet_s_id(served, browser):
+    page = browser.new_page(viewport=TABLET)
+    bodies = _posted(page)
+    page.goto(f"{served.base}/k/{served.token}?kiosk=1&device=TAB-1")
+    page.get_by_role("radio", name="Hài lòng", exact=True).check()
+    before = datetime.now(UTC)
+    page.get_by_role("button", name="Gửi đánh giá").click()
+    page.get_by_role("heading", name="Cảm ơn bạn đã đánh giá!").wait_for()
+    [body] = bodies
+    given = datetime.fromisoformat(body["given_at"])
+    assert given.utcoffset() is not None  # ISO 8601 with the device's offset
+    assert before - timedelta(seconds=2) <= given <= datetime.now(UTC)
+    assert body["device"] == "TAB-1"
+    # the tablet keeps its id through the language link (and the page it leads to)
+    assert "device=TAB-1" in page.get_by_role("link", name="English").get_attribute("href")
+    page.close()
+
+
+def test_a_phone_sends_no_device_even_if_the_link_names_one(served, browser):
+    page = browser.new_page(viewport={"width": 360, "height": 740})
+    bodies = _posted(page)
+    page.goto(f"{served.base}/k/{served.token}?device=TAB-1")
+    page.get_by_role("radio", name="Hài lòng", exact=True).check()
+    page.get_by_role("button", name="Gửi đánh giá").click()
+    page.get_by_role("heading", name="Cảm ơn bạn đã đánh giá!").wait_for()
+    assert "device" not in bodies[0] and "given_at" in bodies[0]
+    page.close()
+
+
+def test_the_offline_queue_sends_the_moment_of_the_press_not_of_the_send(served, browser):
+    """A registered tablet offline for 40 minutes: its rating, sent when the network is
+    back, says when it was given and which tablet gave it; survey keeps both."""
+    served.running.client.put("/api/v1/counters/Q1", json={
+        "unit": "U1", "label": "Quầy 1", "officials": ["CB1", "CB2"], "devices": ["TAB-1"]},
+        headers=ADMIN)
+    context = browser.new_context(viewport=TABLET)
+    page = context.new_page()
+    # the tablet's clock, stopped at the press: 40 minutes ago (to the millisecond)
+    pressed = datetime.now(UTC).replace(microsecond=0) - timedelta(minutes=40)
+    page.clock.install(time=pressed)
+    page.clock.pause_at(pressed)
+    bodies = _posted(page)
+    page.goto(f"{served.base}/k/{served.token}?kiosk=1&device=TAB-1")
+    context.set_offline(True)
+    page.get_by_role("radio", name="Rất hài lòng", exact=True).check()
+    page.get_by_role("button", name="Gửi đánh giá").click()
+    page.get_by_role("heading", name="Cảm ơn bạn đã đánh giá!").wait_for()
+    page.clock.run_for(40 * 60 * 1000)  # the network is back 40 minutes later
+    context.set_offline(False)
+    page.evaluate("window.dispatchEvent(new Event('online'))")
+    [doc] = wait_for(ratings, timeout=20, message="the queued rating arrives")
+    assert len({b["client_id"] for b in bodies}) == 1
+    assert {datetime.fromisoformat(b["given_at"]) for b in bodies} == {pressed}
+    assert {b["device"] for b in bodies} == {"TAB-1"}
+    assert doc["given_at"].replace(tzinfo=UTC) == pressed
+    assert doc["source"].startswith("d:") and "TAB-1" not in str(doc)
+    context.close()

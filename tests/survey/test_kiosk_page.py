@@ -126,3 +126,31 @@ def test_form_receipt_already_rated_is_409_on_the_page(client, token):
                                              "client_id": str(uuid.uuid4())})
         assert r.status_code == expected
     assert messages.TEXT["vi"]["error_receipt_used"] in r.get_data(as_text=True)
+
+
+def _tablets(client, *devices: str) -> None:
+    r = client.put("/api/v1/counters/Q1", json={"unit": "U1", "label": "Quầy 1",
+                                                "officials": ["CB1", "CB2"],
+                                                "devices": list(devices)}, headers=ADMIN)
+    assert r.status_code == 200, r.get_json()
+
+
+def test_a_registered_tablet_is_the_source_of_its_form_posts(client, token):
+    """`?kiosk=1&device=ID`: the page's links and form keep the id; a rating posted from a
+    tablet the counter knows comes from that device, else from the address."""
+    _tablets(client, "TAB-1")
+    html = page(client, token, "?kiosk=1&device=TAB-1").get_data(as_text=True)
+    assert 'data-device="TAB-1"' in html
+    assert f'action="/k/{token}?kiosk=1&amp;device=TAB-1"' in html
+    assert re.search(r'href="[^"]*device=TAB-1[^"]*" hreflang="en"', html)
+    for query, kind, back in (("?kiosk=1&device=TAB-1", "d:", "device=TAB-1"),
+                              ("?kiosk=1&device=TAB-9", "a:", "device=TAB-9"),
+                              ("?device=TAB-1", "a:", None)):  # a phone: no device
+        client_id = str(uuid.uuid4())
+        r = client.post(f"/k/{token}{query}", data={"overall": "5", "client_id": client_id})
+        assert r.status_code == 200
+        doc = Rating._get_collection().find_one({"client_id": client_id})
+        assert doc["source"].startswith(kind), query
+        # the thank-you page leads a tablet back with its id
+        assert (back is not None and back in r.get_data(as_text=True)) or \
+            (back is None and "device=" not in r.get_data(as_text=True))

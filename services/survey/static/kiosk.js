@@ -2,7 +2,10 @@
  * Without this script the form posts and the server answers with a page.
  * With it: ratings go to the JSON API; in kiosk mode the page resets for the next citizen;
  * a rating that cannot be sent (network down, server busy) is kept in localStorage with
- * its client_id and sent again until the server has it, so nothing is counted twice. */
+ * its client_id and sent again until the server has it, so nothing is counted twice.
+ * Each rating carries `given_at`, the moment the citizen pressed the button (the queue
+ * sends it later: survey judges it by when it was given), and on a registered tablet
+ * (`?kiosk=1&device=ID`) the tablet's `device` id. */
 (function () {
   "use strict";
   var form = document.getElementById("rating-form");
@@ -12,6 +15,7 @@
   var api = form.getAttribute("data-api");
   var token = form.getAttribute("data-counter-token");
   var kiosk = form.getAttribute("data-kiosk") === "1";
+  var device = form.getAttribute("data-device");
   var resetSeconds = parseInt(form.getAttribute("data-reset-seconds"), 10) || 10;
   var KEY = "congso.pending." + token;
   var FACTORS = ["access", "procedure", "official", "result", "feedback"];
@@ -35,6 +39,18 @@
     for (var i = 0; i < 16; i++) h += (b[i] + 0x100).toString(16).slice(1);
     return h.slice(0, 8) + "-" + h.slice(8, 12) + "-" + h.slice(12, 16) + "-" +
       h.slice(16, 20) + "-" + h.slice(20);
+  }
+
+  // now, as ISO 8601 with the device's own offset: 2026-05-04T09:15:02.123+07:00
+  function isoNow() {
+    var d = new Date();
+    var pad = function (n, w) { return String(n).padStart(w || 2, "0"); };
+    var off = -d.getTimezoneOffset();
+    var sign = off >= 0 ? "+" : "-";
+    off = Math.abs(off);
+    return d.getFullYear() + "-" + pad(d.getMonth() + 1) + "-" + pad(d.getDate()) + "T" +
+      pad(d.getHours()) + ":" + pad(d.getMinutes()) + ":" + pad(d.getSeconds()) + "." +
+      pad(d.getMilliseconds(), 3) + sign + pad(Math.floor(off / 60)) + ":" + pad(off % 60);
   }
 
   function loadQueue() {
@@ -64,7 +80,9 @@
 
   function bodyFromForm() {
     var data = new FormData(form);
-    var body = { counter_token: token, client_id: uuid4(), overall: parseInt(data.get("overall"), 10) };
+    var body = { counter_token: token, client_id: uuid4(), given_at: isoNow(),
+                 overall: parseInt(data.get("overall"), 10) };
+    if (device) body.device = device;
     var official = data.get("official");
     if (official) body.official = official;
     var factors = {};
