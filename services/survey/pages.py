@@ -1,7 +1,7 @@
 """Survey's pages for a signed-in official: the home page (`/`: who they are, what they
 may open, the tokens issued for them) and, for administrators, the audit log (`/audit`);
-`install_pages` adds the review pages (`review_pages`, `response_pages`) and the header's
-links.
+`install_pages` adds the review pages (`review_pages`, `response_pages`), the held
+ratings page (`held_pages`) and the header's links.
 """
 
 from __future__ import annotations
@@ -32,12 +32,16 @@ def local_time(moment: datetime | None) -> str:
 
 
 def _open_links(user, t: dict) -> list[dict]:
+    from services.survey.held_pages import may_review_held
     from services.survey.response_pages import may_see_response
 
     links = [{"url": "/reviews", "label": t["nav_reviews"], "text": t["home_reviews_text"]}]
     if may_see_response(user):
         links.append({"url": "/reviews/response", "label": t["nav_review_response"],
                       "text": t["home_response_text"]})
+    if may_review_held(user):
+        links.append({"url": "/ratings/held", "label": t["nav_held"],
+                      "text": t["held_home_text"]})
     if user.is_admin:
         links.append({"url": "/audit", "label": t["nav_audit"], "text": t["home_audit_text"]})
     return links
@@ -171,9 +175,11 @@ def audit_log_page():
 
 
 def install_pages(app) -> None:
+    from services.survey.held_pages import install_held_pages
     from services.survey.response_pages import install_response_pages
     from services.survey.review_pages import install_review_pages
 
     app.register_blueprint(pages)
     install_review_pages(app)
     install_response_pages(app)
+    install_held_pages(app)

@@ -104,6 +104,7 @@ SITE_NAV = (
     ("/reviews", "nav_reviews", lambda user: user.kind == "official"),
     ("/reviews/response", "nav_review_response", _manages_or_admin),
     ("/dashboard", "nav_dashboard", lambda user: True),
+    ("/ratings/held", "nav_held", _manages_or_admin),
     ("/audit", "nav_audit", lambda user: user.is_admin),
 )
 
