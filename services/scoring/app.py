@@ -8,7 +8,7 @@ from flask import Flask
 
 from services.scoring import documents
 from services.scoring.documents import database
-from services.scoring.handlers import make_dispatcher
+from services.scoring.handlers import make_batch_handler, make_dispatcher
 from services.scoring.pages import install_pages
 from services.scoring.scores import Refresher, hold_check
 from services.scoring.store import MongoScoringStore
@@ -18,6 +18,9 @@ from shared.access import AccessStore, access_handler, install_access
 from shared.config import Settings
 from shared.http import runtime_of
 from shared.outbox import OutboxRelay
+
+BATCH_MAX = 200  # events applied together (the consumer's prefetch is twice that)
+BATCH_WAIT = 0.01  # seconds a batch waits for more after its first event
 
 
 @dataclass
@@ -52,10 +55,13 @@ def install(app: Flask, api, settings: Settings, bus) -> ScoringContext:
         audit.ensure_indexes(database())
 
     dbinit = db.DatabaseInit(documents.ALIAS, create_indexes)
+    deps = {"store": store, "tz": settings.tz, "refresher": refresher,
+            "before": access_handler(access)}
+    # events applied in batches (each bucket read and written once per batch), waiting at
+    # most BATCH_WAIT for more after the first: at a low rate a batch is one event
     consumer = bus.consumer(
-        topology.queue_for("scoring"),
-        make_dispatcher(store=store, tz=settings.tz, refresher=refresher,
-                        before=access_handler(access)),
+        topology.queue_for("scoring"), make_dispatcher(**deps),
+        batch_handler=make_batch_handler(**deps), batch_max=BATCH_MAX, batch_wait=BATCH_WAIT,
         name="congso-scoring", healthy=lambda: dbinit.ready)
     runtime = runtime_of(app)
     runtime.add("scoring.db", dbinit, readiness="scoring.database")

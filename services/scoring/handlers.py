@@ -19,6 +19,26 @@ from shared.messages import make_dispatcher as shared_dispatcher
 logger = logging.getLogger(__name__)
 
 
+def _rating_of(data: dict, tz: ZoneInfo) -> dict:
+    """A rating as the store records it: its buckets' day, local hour, state."""
+    local = data["submitted_at"].astimezone(tz)
+    return {"id": data["id"], "official": data.get("official"), "unit": data["unit"],
+            "day": local.date().isoformat(), "hour": local.hour, "overall": data["overall"],
+            "factors": data.get("factors") or {}, "status": data.get("status") or COUNTED,
+            "version": data.get("status_version") or 0}
+
+
+def _keep_comment(data: dict, rating: dict, *, store, tz: ZoneInfo) -> None:
+    text = (data.get("comment") or "").strip()
+    if text:
+        local = data["submitted_at"].astimezone(tz)
+        store.add_comment(data["id"], unit=data["unit"], counter=data.get("counter"),
+                          counter_label=data.get("counter_label"),
+                          official=data.get("official"), overall=data["overall"],
+                          at=data["submitted_at"], local=local.strftime("%Y-%m-%d %H:%M"),
+                          text=text, status=rating["status"], version=rating["version"])
+
+
 def apply_rating(event: Event, *, store, tz: ZoneInfo, refresher) -> None:
     """Count a citizen rating for its official and its counter's unit, once, with its
     local hour and its state; keep its comment, if any, for the dashboards.
@@ -27,20 +47,9 @@ def apply_rating(event: Event, *, store, tz: ZoneInfo, refresher) -> None:
     and the higher `status_version` wins wherever it is stored (the bucket rows, the
     comment), so the order of arrival and redeliveries change nothing."""
     data = event.loaded_data()
-    local = data["submitted_at"].astimezone(tz)
-    state = {"status": data.get("status") or COUNTED,
-             "version": data.get("status_version") or 0}
-    written = store.add_rating(data["id"], official=data.get("official"), unit=data["unit"],
-                               day=local.date().isoformat(), hour=local.hour,
-                               overall=data["overall"], factors=data.get("factors") or {},
-                               **state)
-    text = (data.get("comment") or "").strip()
-    if text:
-        store.add_comment(data["id"], unit=data["unit"], counter=data.get("counter"),
-                          counter_label=data.get("counter_label"),
-                          official=data.get("official"), overall=data["overall"],
-                          at=data["submitted_at"], local=local.strftime("%Y-%m-%d %H:%M"),
-                          text=text, **state)
+    rating = _rating_of(data, tz)
+    written = store.add_rating(rating.pop("id"), **rating)
+    _keep_comment(data, {**rating}, store=store, tz=tz)
     if written:
         refresher.hint(*written)
 
@@ -114,3 +123,33 @@ HANDLERS: dict[str, Callable[..., None]] = {
 def make_dispatcher(**deps) -> Callable[[Event], None]:
     """Route each event of the queue to its handler."""
     return shared_dispatcher(HANDLERS, **deps)
+
+
+RATING_TYPES = frozenset({ev.RATING_SUBMITTED, integrity_events.RATING_STATUS_CHANGED})
+
+
+def make_batch_handler(*, store, tz: ZoneInfo, refresher, before=None
+                       ) -> Callable[[list[Event]], None]:
+    """Apply a batch of the queue's events: the ratings' rows together, each bucket read
+    and written once (`store.add_ratings`), every other event by its handler, in order.
+    Safe to repeat whole or in part (every write is idempotent): the consumer hands a
+    failed batch's events over one by one."""
+
+    def apply(events: list[Event]) -> None:
+        ratings = []
+        for event in events:
+            if before is not None:
+                before(event)
+            if event.type in RATING_TYPES:
+                data = event.loaded_data()
+                ratings.append(_rating_of(data, tz))
+                _keep_comment(data, ratings[-1], store=store, tz=tz)
+                continue
+            handler = HANDLERS.get(event.type)
+            if handler is not None:
+                handler(event, store=store, tz=tz, refresher=refresher)
+        written = store.add_ratings(ratings) if ratings else []
+        if written:
+            refresher.hint(*written)
+
+    return apply

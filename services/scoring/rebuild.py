@@ -137,6 +137,30 @@ class Hold:
             print("scores that changed are being published")
 
 
+class Progress:
+    """What the replay has done so far: events applied (published, less those still
+    queued or in scoring's hands), how many a second lately, and the time left at that
+    rate for those published and not applied yet (while survey still publishes, more
+    will come)."""
+
+    def __init__(self):
+        self.last: tuple[float, int] | None = None
+        self.rate = 0.0
+
+    def line(self, job: dict, depth: int, inflight: int) -> str:
+        now = time.monotonic()
+        applied = max(0, job["published"] - depth - inflight)
+        if self.last is not None and now > self.last[0]:
+            recent = (applied - self.last[1]) / (now - self.last[0])
+            self.rate = recent if not self.rate else 0.5 * self.rate + 0.5 * recent
+        self.last = (now, applied)
+        behind = job["published"] - applied
+        left = f"{behind / self.rate:.0f} s" if self.rate > 0 else "?"
+        more = "" if job["status"] == "done" else " (survey still publishing)"
+        return (f"published {job['published']}, applied {applied} ({self.rate:.0f}/s), "
+                f"waiting {depth}, in hand {inflight}, about {left} left{more}")
+
+
 def _replay(args, settings: Settings, headers: dict, hold: Hold, started: float) -> int:
     r = requests.post(f"{args.survey_url}/api/v1/replays", json={"target": "scoring"},
                       headers=headers, timeout=30)
@@ -147,6 +171,7 @@ def _replay(args, settings: Settings, headers: dict, hold: Hold, started: float)
     queue = topology.queue_for("scoring").name
     deadline = started + args.timeout
     quiet = 0
+    progress = Progress()
     while time.monotonic() < deadline:
         job = requests.get(f"{args.survey_url}/api/v1/replays/{job['id']}", headers=headers,
                            timeout=30).json()
@@ -156,8 +181,7 @@ def _replay(args, settings: Settings, headers: dict, hold: Hold, started: float)
         depth = queue_depth(settings.amqp_url, queue)
         status = requests.get(f"{args.scoring_url}/api/v1/scoring/status", headers=headers,
                               timeout=30).json()
-        print(f"published {job['published']}, waiting in {queue}: {depth}, "
-              f"in hand: {status['inflight']}", flush=True)
+        print(progress.line(job, depth, status["inflight"]), flush=True)
         # done when survey has sent everything and scoring has settled all of it, twice
         # in a row (a message between the broker and the consumer is in neither count)
         caught_up = job["status"] == "done" and depth == 0 and status["inflight"] == 0

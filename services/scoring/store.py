@@ -15,13 +15,20 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from pymongo.errors import DuplicateKeyError
-
-from services.scoring.buckets import BUCKET_FIELDS, CHANGES, DIRTY_SINCE, changed, field_key
+from services.scoring.buckets import (
+    BUCKET_FIELDS,
+    CHANGES,
+    DIRTY_SINCE,
+    changed,
+    field_key,
+    replaces,
+    write_bucket,
+    write_rows,
+)
 from services.scoring.dashboard_store import DashboardRecords
 from services.scoring.directory_store import DirectoryRecords
 from services.scoring.documents import CitizenMonth, ConfigRecord, PeerYear, Score, UnitRecord
-from services.scoring.domain import HOUR, VERSION, CitizenInput, ScoringConfig, inputs_of
+from services.scoring.domain import CitizenInput, ScoringConfig, inputs_of
 from services.scoring.review_store import ReviewRecords
 from shared.events import FACTORS
 from shared.integrity_events import COUNTED
@@ -31,16 +38,6 @@ from shared.periods import days_of
 
 def month_id(kind: str, subject: str, month: str) -> str:
     return f"{kind}:{subject}:{month}"
-
-
-def _older_row(key: str, version: int) -> dict:
-    """The filter of a bucket whose row `key` is to be replaced by one of `version`: no
-    row, or a row of a lower version (a row stored without a version is version 0; one of
-    version 0 stored before the hour was kept is completed by the same version)."""
-    if version == 0:
-        return {f"r.{key}.{HOUR}": {"$exists": False}}
-    return {"$or": [{f"r.{key}.{VERSION}": {"$exists": False}},
-                    {f"r.{key}.{VERSION}": {"$lt": version}}]}
 
 
 def _buckets():
@@ -55,34 +52,58 @@ class MongoScoringStore(DirectoryRecords, ReviewRecords, DashboardRecords):
     def add_rating(self, rating_id: str, *, official: str | None, unit: str, day: str,
                    hour: int, overall: int, factors: dict, status: str = COUNTED,
                    version: int = 0) -> list[str]:
-        """Record a rating under its official (if named) and its counter's unit, with the
-        local hour it was given (the dashboards' weekday × hour grid) and its state.
-
-        An official's bucket holds a month, a unit's a day (a unit gets many more ratings,
-        and a bucket is rewritten whole on every change). A row is replaced only by a
-        higher `version` of the rating's state (a row stored without one is version 0),
-        the guard in the write's filter: a redelivery, or an older state arriving after a
-        newer one, changes nothing. Returns the buckets written.
-        """
+        """Record one rating (see `add_ratings`), a guarded write per bucket, no read;
+        returns the buckets written."""
         row = [overall] + [factors.get(k) for k in FACTORS] + [hour, status, version]
-        key = field_key(rating_id)
-        coll = CitizenMonth._get_collection()
-        month = day[:7]
+        key, month, now = field_key(rating_id), day[:7], datetime.now(UTC)
         written = []
         for bucket, kind, subject in ((month_id("o", official, month), "o", official),
                                       (month_id("u", unit, day), "u", unit)):
-            if subject is None:
-                continue
-            try:
-                result = coll.update_one(
-                    {"_id": bucket, **_older_row(key, version)},
-                    {"$set": {f"r.{key}": row}, **changed(datetime.now(UTC)),
-                     "$setOnInsert": {"kind": kind, "subject": subject, "month": month}},
-                    upsert=True,
-                )
-            except DuplicateKeyError:
-                continue  # this version or a newer one is stored already
-            if result.modified_count or result.upserted_id:
+            if subject is not None and write_rows(CitizenMonth._get_collection(), bucket, {
+                    "kind": kind, "subject": subject, "month": month}, {key: row}, now):
+                written.append(bucket)
+        return written
+
+    def add_ratings(self, ratings: list[dict]) -> list[str]:
+        """Record ratings under their official (if named) and their counter's unit, each
+        with the local hour it was given (the dashboards' weekday × hour grid) and its
+        state; returns the buckets written.
+
+        An official's bucket holds a month, a unit's a day (a unit gets many more ratings).
+        A row is replaced only by a higher `version` of the rating's state (a row stored
+        without one is version 0): a redelivery, or an older state arriving after a newer
+        one, changes nothing. A batch reads its buckets once (only the rows it brings) and
+        writes each bucket once, all its new rows and the dirty mark in one update guarded
+        by the bucket's change counter; a bucket someone else wrote meanwhile is written
+        row by row instead, each row guarded by its version (`bucket_rows`).
+        """
+        by_bucket: dict[str, dict] = {}
+        for r in ratings:
+            row = [r["overall"]] + [r["factors"].get(k) for k in FACTORS] + \
+                [r["hour"], r.get("status") or COUNTED, r.get("version") or 0]
+            key, month = field_key(r["id"]), r["day"][:7]
+            for bucket, kind, subject in ((month_id("o", r["official"], month), "o",
+                                           r["official"]),
+                                          (month_id("u", r["unit"], r["day"]), "u", r["unit"])):
+                if subject is None:
+                    continue
+                rows = by_bucket.setdefault(bucket, {"kind": kind, "subject": subject,
+                                                     "month": month, "rows": {}})["rows"]
+                if replaces(rows.get(key), row):
+                    rows[key] = row
+        if not by_bucket:
+            return []
+        coll = CitizenMonth._get_collection()
+        keys = {f"r.{k}": 1 for b in by_bucket.values() for k in b["rows"]}
+        stored = {d["_id"]: d for d in coll.find({"_id": {"$in": list(by_bucket)}},
+                                                 {CHANGES: 1, **keys})}
+        written = []
+        now = datetime.now(UTC)
+        for bucket, b in by_bucket.items():
+            doc = stored.get(bucket)
+            old = (doc or {}).get("r") or {}
+            new = {k: row for k, row in b["rows"].items() if replaces(old.get(k), row)}
+            if new and write_bucket(coll, bucket, b, new, doc, now):
                 written.append(bucket)
         return written
 
