@@ -66,6 +66,10 @@ ALLOWED: dict[tuple[str, str], frozenset[str]] = {
     ("GET", "/api/v1/review-cycles/{period}/response"): IN_SCOPE_OF_A1,
     ("POST", "/api/v1/review-cycles/{period}/units/{code}/reminders"): IN_SCOPE_OF_A1,
     ("GET", "/api/v1/audit"): ADMINS,
+    # survey: held ratings, to administrators and managers in scope
+    ("GET", "/api/v1/ratings/suspect"): IN_SCOPE_OF_A1,
+    ("POST", "/api/v1/ratings/{rating_id}/decision"): IN_SCOPE_OF_A1,
+    ("POST", "/api/v1/ratings/bursts/{burst}/decision"): IN_SCOPE_OF_A1,
     # survey: what anyone may do
     ("POST", "/api/v1/ratings"): EVERYONE,
     ("POST", "/api/v1/auth/links"): EVERYONE,
@@ -115,10 +119,14 @@ PER_OPERATION = {
     ("DELETE", "/api/v1/deadlines/{deadline_id}"): {"deadline_id": "khong-co"},
 }
 QUERIES = {("GET", "/api/v1/notifications"): "?unit=A1",
+           ("GET", "/api/v1/ratings/suspect"): "?unit=A1",
            ("GET", "/api/v1/review-cycles/{period}/response"): "?unit=A1"}
 # a valid body where an empty one would be refused before the rule under test applies
 BODIES = {("PUT", "/api/v1/peer-reviews/{period}/{reviewee}"): {"scores": dict.fromkeys(
-    ("discipline", "conduct", "ethics", "dress", "participation"), 4)}}
+    ("discipline", "conduct", "ethics", "dress", "participation"), 4)},
+          ("POST", "/api/v1/ratings/{rating_id}/decision"): {"decision": "reject"},
+          ("POST", "/api/v1/ratings/bursts/{burst}/decision"): {"decision": "accept"}}
+HELD: dict[str, str] = {}  # a held rating of A1 and its burst (`system` holds them)
 
 
 def put(client, path, body):
@@ -148,8 +156,15 @@ def system(tmp_path_factory):
             {"full_name": f"Cán bộ {code}", "unit": unit, **extra})
     put(survey, "/api/v1/units/A", {"name": "Sở A", "managers": ["MA"]})
     put(survey, "/api/v1/units/B", {"name": "Sở B", "managers": ["MB"]})
-    put(survey, "/api/v1/counters/Q1", {"unit": "A1", "label": "Quầy 1",
-                                        "officials": ["CB"]})
+    counter = put(survey, "/api/v1/counters/Q1", {"unit": "A1", "label": "Quầy 1",
+                                                  "officials": ["CB"]})
+    for i in range(12):  # one address, one official: the 11th and 12th are held (a burst)
+        r = survey.post("/api/v1/ratings", json={
+            "counter_token": counter["token"], "official": "CB", "overall": 1 + i % 4,
+            "client_id": str(uuid.uuid4())})
+        assert r.status_code == 201
+    held = survey.get("/api/v1/ratings/suspect?unit=A1", headers=ADMIN).get_json()
+    HELD.update(rating_id=held[0]["id"], burst=held[0]["burst"])
     deadline = {"title": "Báo cáo", "units": ["A1"], "remind_before": ["P7D"],
                 "due_at": (datetime.now(UTC) + timedelta(days=30)).isoformat()}
     wait_for(lambda: apps["notify"].client.put(  # once notify has heard of A1
@@ -206,7 +221,7 @@ def call(running, method, path, headers, cookie):
     client = running.client
     if cookie:
         client.set_cookie(sessions.COOKIE, cookie)
-    values = {**PARAMS, **PER_OPERATION.get((method, path), {})}
+    values = {**PARAMS, **HELD, **PER_OPERATION.get((method, path), {})}
     url = re.sub(r"\{(\w+)\}", lambda m: values[m.group(1)], path)
     url += QUERIES.get((method, path), "")
     body = BODIES.get((method, path), {}) if method in ("PUT", "POST", "PATCH") else None
