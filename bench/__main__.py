@@ -36,6 +36,7 @@ OPTIONS = (
     ("--raw-events", 3000, 200, "events through raw pika, one confirm each (broker)"),
     ("--scoring-events", 10000, 300, "rating events through scoring's handler (scoring)"),
     ("--rebuild-ratings", 100_000, 1000, "ratings survey holds for the rebuild (rebuild)"),
+    ("--rebuild-large", 300_000, 3000, "ratings of the rebuild's larger pass (rebuild)"),
     ("--notify-units", 2000, 50, "units reminded (notify)"),
     ("--alerts", 200, 20, "low ratings timed to their alert email (notify)"),
     ("--latency-rate", 200, 50, "ratings posted per second (latency)"),
@@ -107,7 +108,7 @@ def run_scenario(name: str, url: str, args: argparse.Namespace):
     if name == "notify":
         return notify.run(url, units=args.notify_units, alerts=args.alerts)
     if name == "rebuild":
-        return rebuild.run(url, ratings=args.rebuild_ratings)
+        return rebuild.run(url, ratings=args.rebuild_ratings, large=args.rebuild_large)
     if name == "dashboard":  # in process, no broker
         return dashboard.run(ratings=args.dashboard_ratings, requests=args.dashboard_requests)
     raise ValueError(name)

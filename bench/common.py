@@ -101,21 +101,33 @@ def publish_all(url: str, events: list[ev.Event], batch: int = BATCH) -> tuple[f
 
 
 class Consumer:
-    """The real RabbitConsumer on scoring's queue, calling `handle` and counting up to `n`."""
+    """The real RabbitConsumer on scoring's queue, calling `handle` (or, given `batch`, a
+    batch handler on batches of up to `batch_max`, as scoring runs) and counting up to
+    `n`."""
 
-    def __init__(self, url: str, n: int, handle: Callable[[ev.Event], None] = lambda e: None):
+    def __init__(self, url: str, n: int, handle: Callable[[ev.Event], None] = lambda e: None,
+                 *, batch: Callable[[list], None] | None = None, batch_max: int = 200):
         self.n = n
         self.count = 0
         self.done = threading.Event()
 
-        def counting(event: ev.Event) -> None:
-            handle(event)
-            self.count += 1
+        def counted(k: int) -> None:
+            self.count += k
             if self.count >= n:
                 self.done.set()
 
+        def counting(event: ev.Event) -> None:
+            handle(event)
+            counted(1)
+
+        def counting_batch(events: list) -> None:
+            batch(events)
+            counted(len(events))
+
+        options = {"batch_handler": counting_batch, "batch_max": batch_max,
+                   "batch_wait": 0.01} if batch is not None else {}
         self.consumer = RabbitConsumer(url, topology.queue_for("scoring"), counting,
-                                       prefetch=256, name="bench-consumer")
+                                       prefetch=256, name="bench-consumer", **options)
 
     def start(self, timeout: float = 10) -> None:
         self.consumer.start()

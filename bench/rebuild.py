@@ -5,8 +5,11 @@ officials in 5 units, one rating every five minutes from 2026-01-01, one in ten 
 an official. Scoring runs as its own process (gunicorn, one worker) on an empty database.
 As `python -m services.scoring rebuild` does, the bench holds scoring's score publishing,
 asks survey to replay everything to scoring (POST /api/v1/replays), and times two steps:
-every event applied (queue empty), then the hold ended and every score derived once. No
-baseline: the figures are absolute, and one unit's count checks the result.
+every event applied (queue empty), then the hold ended and every score derived once; one
+unit's count checks the result. Three passes in the same run: n ratings with scoring
+applying events in batches (as it runs), the same n one event at a time (SCORING_BATCH=1:
+the reference), and 3n in batches (is memory flat as the data grows?). Scoring's memory
+is sampled every half second (resident set of its processes, /proc).
 """
 
 from __future__ import annotations
@@ -27,12 +30,51 @@ OFFICIALS = [f"CB{i:03d}" for i in range(50)]
 
 
 @dataclass
-class RebuildFigures:
+class RebuildPass:
+    label: str              # batched, per_event, batched_large
     ratings: int
+    batch: int              # SCORING_BATCH
     events: int             # published by the replay: the ratings and the directory
     applied_s: float | None  # every event applied, score publishing held
     scores_s: float         # hold ended, every score derived and queued once
+    applied_per_s: float | None
+    rss_start_mib: float    # scoring's processes, ready, before the replay
+    rss_peak_mib: float     # the most during the rebuild
     unit_U0_count: int      # ratings of unit U0 after the rebuild (n / 5)
+
+
+@dataclass
+class RebuildFigures:
+    ratings: int
+    large: int
+    passes: dict[str, RebuildPass]
+    speedup: float | None   # per-event applied_s / batched applied_s (goal: at least 5)
+
+
+def rss_mib(pid: int) -> float:
+    """Resident memory of a process and its descendants (gunicorn's master and worker)."""
+    import os
+
+    children: dict[int, list[int]] = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat") as f:
+                    ppid = int(f.read().rsplit(")", 1)[1].split()[1])
+            except (OSError, IndexError, ValueError):
+                continue
+            children.setdefault(ppid, []).append(int(entry))
+    total, todo = 0, [pid]
+    while todo:
+        current = todo.pop()
+        todo.extend(children.get(current, []))
+        try:
+            with open(f"/proc/{current}/status") as f:
+                total += next((int(line.split()[1]) for line in f
+                               if line.startswith("VmRSS:")), 0)
+        except OSError:
+            continue
+    return total / 1024
 
 
 def _start_survey(url: str):
@@ -75,7 +117,17 @@ def _seed(url: str, client) -> None:
     rabbit.purge_queues(url)
 
 
-def run(url: str, *, ratings: int, timeout: float = 3600) -> RebuildFigures:
+def run(url: str, *, ratings: int, large: int, timeout: float = 3600) -> RebuildFigures:
+    """Three rebuilds: `ratings` in batches, the same one by one, `large` in batches."""
+    passes = {label: one_pass(url, label, n, batch, timeout)
+              for label, n, batch in (("batched", ratings, 200), ("per_event", ratings, 1),
+                                      ("batched_large", large, 200))}
+    fast, slow = passes["batched"].applied_s, passes["per_event"].applied_s
+    return RebuildFigures(ratings=ratings, large=large, passes=passes,
+                          speedup=slow / fast if fast and slow else None)
+
+
+def one_pass(url: str, label: str, ratings: int, batch: int, timeout: float) -> RebuildPass:
     """Rebuild a new scoring from a survey holding `ratings` ratings."""
     fresh_topology(url)
     survey, stop_survey = _start_survey(url)
@@ -84,8 +136,10 @@ def run(url: str, *, ratings: int, timeout: float = 3600) -> RebuildFigures:
     try:
         _seed(url, client)
         load_ratings(ratings)
-        scoring = ServiceProcess("services.scoring", service_env(url), free_port())
+        scoring = ServiceProcess("services.scoring",
+                                 service_env(url, SCORING_BATCH=str(batch)), free_port())
         scoring.wait_ready()
+        rss_start = peak = rss_mib(scoring.proc.pid)
         api = scoring.client
         started = time.perf_counter()
         # as `python -m services.scoring rebuild` does: publishing held during the replay
@@ -94,6 +148,7 @@ def run(url: str, *, ratings: int, timeout: float = 3600) -> RebuildFigures:
                           headers=ADMIN).get_json()
         applied, replayed = None, {"published": 0}
         while time.perf_counter() - started < timeout:
+            peak = max(peak, rss_mib(scoring.proc.pid))
             status = api.get("/api/v1/scoring/status", headers=ADMIN).json()
             replayed = client.get(f"/api/v1/replays/{job['id']}", headers=ADMIN).get_json()
             done = (replayed["status"] == "done" and status["inflight"] == 0
@@ -111,5 +166,8 @@ def run(url: str, *, ratings: int, timeout: float = 3600) -> RebuildFigures:
         if scoring is not None:
             scoring.stop()
         stop_survey()
-    return RebuildFigures(ratings=ratings, events=replayed["published"], applied_s=applied,
-                          scores_s=total, unit_U0_count=check["citizen"]["count"])
+    return RebuildPass(label=label, ratings=ratings, batch=batch,
+                       events=replayed["published"], applied_s=applied, scores_s=total,
+                       applied_per_s=replayed["published"] / applied if applied else None,
+                       rss_start_mib=rss_start, rss_peak_mib=peak,
+                       unit_U0_count=check["citizen"]["count"])

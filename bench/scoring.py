@@ -1,11 +1,13 @@
 """Scoring's consume → store → ack path, events per second.
 
-Baseline: scoring's own handler called in a plain loop on already-parsed events, that is
-its store writes alone (mongomock). Measured against it: the same events published to
-scoring's quorum queue and taken by the real RabbitConsumer (parse and validate the
-envelope, the same handler, manual ack). The ratio is what the messaging keeps of the
-store's speed. Each pass starts on an empty store, with the other pass's data dropped, so
-both run on the same heap (a larger heap makes every garbage collection slower).
+Reference: scoring's per-event handler called in a plain loop on already-parsed events,
+that is its store writes one event at a time (a guarded write per bucket). Measured
+against it, in the same run: the batch handler in a plain loop on batches of 200 (each
+bucket read and written once per batch), and the same events published to scoring's
+quorum queue and taken by the real RabbitConsumer as scoring runs it (parse and validate
+each envelope, batches of up to 200 after at most 10 ms, the batch handler, acks of
+whole runs). Each pass starts on an empty store, with the other passes' data dropped, so
+all run on the same heap (a larger heap makes every garbage collection slower).
 """
 
 from __future__ import annotations
@@ -27,12 +29,15 @@ from bench.common import (
 from devkit import rabbit
 from shared import events as ev
 
+BATCH = 200  # as scoring runs (SCORING_BATCH)
+
 
 @dataclass
 class ScoringFigures:
-    plain_loop: float
-    through_consumer: float
-    ratio: float
+    plain_loop: float  # per event, the reference
+    batched_loop: float  # batches of BATCH, plain loop
+    through_consumer: float  # RabbitMQ, the consumer in batches
+    ratio: float  # through_consumer / plain_loop (goal: at least 5)
 
 
 class _NoRefresh:
@@ -43,8 +48,10 @@ class _NoRefresh:
 
 
 @contextmanager
-def scoring_handler(tz_name: str = "Asia/Ho_Chi_Minh") -> Iterator[Callable[[ev.Event], None]]:
-    """Scoring's event handler on an empty embedded store of its own, dropped afterwards.
+def scoring_handler(tz_name: str = "Asia/Ho_Chi_Minh", *, batch: bool = False
+                    ) -> Iterator[Callable]:
+    """Scoring's event handler (`batch`: its batch handler) on an empty store of its own,
+    dropped afterwards.
 
     The one place the bench uses scoring's internal API (its handlers, store and
     documents): the plain-loop baseline needs the handler without the service around it.
@@ -55,7 +62,7 @@ def scoring_handler(tz_name: str = "Asia/Ho_Chi_Minh") -> Iterator[Callable[[ev.
     import mongoengine
 
     from services.scoring import documents
-    from services.scoring.handlers import make_dispatcher
+    from services.scoring.handlers import make_batch_handler, make_dispatcher
     from services.scoring.store import MongoScoringStore
     from shared import db
 
@@ -64,15 +71,16 @@ def scoring_handler(tz_name: str = "Asia/Ho_Chi_Minh") -> Iterator[Callable[[ev.
     documents.ensure_indexes()
     gc.collect()
     try:
-        yield make_dispatcher(store=MongoScoringStore(), tz=ZoneInfo(tz_name),
-                              refresher=_NoRefresh())
+        make = make_batch_handler if batch else make_dispatcher
+        yield make(store=MongoScoringStore(), tz=ZoneInfo(tz_name), refresher=_NoRefresh())
     finally:
         drop_store(url)
         mongoengine.disconnect(documents.ALIAS)
 
 
 def run(url: str, *, events: int) -> ScoringFigures:
-    """`events` ratings (50 officials, 5 units): plain loop, then through the consumer."""
+    """`events` ratings (50 officials, 5 units): per event and in batches in a plain loop,
+    then through the consumer in batches."""
     fresh_topology(url)
     produced = rating_events(events, units=5, officials=50)
     parsed = [ev.load_event(e.to_bytes()) for e in produced]
@@ -83,9 +91,15 @@ def run(url: str, *, events: int) -> ScoringFigures:
             handle(e)
         plain = events / (time.perf_counter() - started)
 
-    with scoring_handler() as handle:
+    with scoring_handler(batch=True) as apply:
+        started = time.perf_counter()
+        for i in range(0, len(parsed), BATCH):
+            apply(parsed[i:i + BATCH])
+        batched = events / (time.perf_counter() - started)
+
+    with scoring_handler(batch=True) as apply:
         publish_all(url, produced)
-        consumer = Consumer(url, events, handle)
+        consumer = Consumer(url, events, batch=apply, batch_max=BATCH)
         try:
             started = time.perf_counter()
             consumer.start()
@@ -94,4 +108,5 @@ def run(url: str, *, events: int) -> ScoringFigures:
         finally:
             consumer.stop()
     rabbit.purge_queues(url)
-    return ScoringFigures(plain_loop=plain, through_consumer=consumed, ratio=consumed / plain)
+    return ScoringFigures(plain_loop=plain, batched_loop=batched, through_consumer=consumed,
+                          ratio=consumed / plain)

@@ -19,7 +19,6 @@ from shared.config import Settings
 from shared.http import runtime_of
 from shared.outbox import OutboxRelay
 
-BATCH_MAX = 200  # events applied together (the consumer's prefetch is twice that)
 BATCH_WAIT = 0.01  # seconds a batch waits for more after its first event
 
 
@@ -57,11 +56,14 @@ def install(app: Flask, api, settings: Settings, bus) -> ScoringContext:
     dbinit = db.DatabaseInit(documents.ALIAS, create_indexes)
     deps = {"store": store, "tz": settings.tz, "refresher": refresher,
             "before": access_handler(access)}
-    # events applied in batches (each bucket read and written once per batch), waiting at
-    # most BATCH_WAIT for more after the first: at a low rate a batch is one event
+    # events applied in batches of up to SCORING_BATCH (each bucket read and written once
+    # per batch; the prefetch is twice that), waiting at most BATCH_WAIT for more after the
+    # first: at a low rate a batch is one event. SCORING_BATCH=1: one at a time.
+    batching = {"batch_handler": make_batch_handler(**deps),
+                "batch_max": settings.scoring_batch,
+                "batch_wait": BATCH_WAIT} if settings.scoring_batch > 1 else {}
     consumer = bus.consumer(
-        topology.queue_for("scoring"), make_dispatcher(**deps),
-        batch_handler=make_batch_handler(**deps), batch_max=BATCH_MAX, batch_wait=BATCH_WAIT,
+        topology.queue_for("scoring"), make_dispatcher(**deps), **batching,
         name="congso-scoring", healthy=lambda: dbinit.ready)
     runtime = runtime_of(app)
     runtime.add("scoring.db", dbinit, readiness="scoring.database")

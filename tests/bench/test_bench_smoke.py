@@ -33,7 +33,7 @@ def test_broker_counts_every_event_on_each_path(fresh_rabbit_url):
 def test_scoring_plain_loop_and_consumer_each_take_every_event(fresh_rabbit_url):
     figures = scoring.run(fresh_rabbit_url, events=60)
 
-    assert positive(figures.plain_loop, figures.through_consumer)
+    assert positive(figures.plain_loop, figures.batched_loop, figures.through_consumer)
     assert figures.ratio == pytest.approx(figures.through_consumer / figures.plain_loop)
 
 
@@ -63,12 +63,17 @@ def test_notify_sends_every_reminder_and_alert(fresh_rabbit_url):
 
 
 def test_rebuild_replays_every_rating_and_counts_them(fresh_rabbit_url):
-    figures = rebuild.run(fresh_rabbit_url, ratings=100, timeout=60)
+    figures = rebuild.run(fresh_rabbit_url, ratings=100, large=300, timeout=60)
 
-    # the ratings, the units, the officials, survey's session key
-    assert figures.events == 100 + 5 + 50 + 1
-    assert figures.unit_U0_count == 20
-    assert 0 < figures.applied_s <= figures.scores_s
+    for p, n in ((figures.passes["batched"], 100), (figures.passes["per_event"], 100),
+                 (figures.passes["batched_large"], 300)):
+        # the ratings, the units, the officials, survey's session key
+        assert p.events == n + 5 + 50 + 1
+        assert p.unit_U0_count == n // 5
+        assert 0 < p.applied_s <= p.scores_s
+        assert 0 < p.rss_start_mib <= p.rss_peak_mib
+    assert figures.speedup == pytest.approx(
+        figures.passes["per_event"].applied_s / figures.passes["batched"].applied_s)
 
 
 MACHINE = {"cpu": "Test CPU", "cores": 2, "memory_gib": 4, "python": "3.11", "rabbitmq": "3",
@@ -88,14 +93,19 @@ def fake_figures() -> dict:
     return {
         "ingest": ingest_runs,
         "broker": [broker.BrokerFigures(1200.0, 22000.0, 5000.0 + i) for i in range(3)],
-        "scoring": [scoring.ScoringFigures(500.0, 400.0, 0.8)] * 3,
+        "scoring": [scoring.ScoringFigures(500.0, 2600.0, 2500.0, 5.0)] * 3,
         "latency": latency.LatencyFigures(rate=200, seconds=10, ratings=2000, applied=2000,
                                           p50_ms=13.0, p99_ms=286.0),
         "notify": notify.NotifyFigures(units=2000, reminders=2000, received=2000,
                                        reminders_per_s=172.0, alert_p50_ms=8.5,
                                        alert_p99_ms=16.4, alerts=200),
-        "rebuild": rebuild.RebuildFigures(ratings=100_000, events=100_055, applied_s=110.1,
-                                          scores_s=122.1, unit_U0_count=20_000),
+        "rebuild": rebuild.RebuildFigures(ratings=100_000, large=300_000, passes={
+            label: rebuild.RebuildPass(label, n, batch, n + 56, s, s + 12.0, (n + 56) / s,
+                                       200.0, 300.0 + n / 1000, n // 5)
+            for label, n, batch, s in (("batched", 100_000, 200, 20.0),
+                                       ("per_event", 100_000, 1, 110.1),
+                                       ("batched_large", 300_000, 200, 60.0))},
+            speedup=110.1 / 20.0),
     }
 
 
@@ -118,9 +128,12 @@ def test_report_shows_the_medians_the_command_and_the_machine():
     assert "difference 0" in text and "0.50 s after the load stopped" in text
     assert "| publisher → RabbitMQ (quorum queue) → RabbitConsumer" in text
     assert "| 5001 |" in text
-    assert "| **messaging kept** | **80%** |" in text
+    assert "| **consumer against the per-event loop (goal: at least 5×)** | **5.0×** |" in text
     assert "| submit → applied, p99 | 286 ms |" in text
-    assert "unit U0 counts 20000 ratings" in text
+    assert "unit U0 counts 20000,\n20000 and 60000 ratings" in text
+    assert "| one event at a time (reference) | 100000 | 110.1 s | 909 | 122.1 s |" in text
+    assert "**Batches against one event at a time, every event applied: 5.5×**" in text
+    assert "200 → 400 MiB |" in text
     assert "(the SMTP server received 2000 of 2000) | 172 |" in text
     assert "mongomock's in-process dictionaries" in text  # what mongomock bounds
     assert '"ingest": [' in text and '"rebuild": {' in text
