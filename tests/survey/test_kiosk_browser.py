@@ -180,7 +180,7 @@ def test_the_offline_queue_sends_the_moment_of_the_press_not_of_the_send(served,
     page = context.new_page()
     # the tablet's clock, stopped at the press: 40 minutes ago (to the millisecond)
     pressed = datetime.now(UTC).replace(microsecond=0) - timedelta(minutes=40)
-    page.clock.install(time=pressed)
+    page.clock.install(time=pressed - timedelta(seconds=10))  # it runs until paused
     page.clock.pause_at(pressed)
     bodies = _posted(page)
     page.goto(f"{served.base}/k/{served.token}?kiosk=1&device=TAB-1")
