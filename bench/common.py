@@ -59,9 +59,10 @@ def store_kind() -> str:
 
 def service_env(url: str, **extra: str) -> dict[str, str]:
     """Environment of a service process run by the bench (quiet logs, no rate limit; the
-    dev tools' admin token, which devkit.apps.seed_directory seeds with)."""
+    dev tools' admin token, which devkit.apps.seed_directory seeds with). The load comes
+    from one address, so the burst rule is off (RATING_BURST=0) unless `extra` says."""
     env = {"AMQP_URL": url, "ADMIN_TOKEN": ADMIN_TOKEN, "LOG_LEVEL": "WARNING",
-           "RATINGS_PER_MINUTE": "100000", **extra}
+           "RATINGS_PER_MINUTE": "100000", "RATING_BURST": "0", **extra}
     if os.environ.get("MONGODB_URL") and "MONGODB_URL" not in env:
         env["MONGODB_URL"] = store_url("service")
     return env

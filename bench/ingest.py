@@ -3,8 +3,12 @@
 Baseline: a bare Flask endpoint validating the same schema and answering 201
 (bench/bare_app.py), served by the same gunicorn setup. Measured against it: survey
 (validation, counter lookup, store with its outbox event, relay publishing with confirms
-to RabbitMQ), on an empty database. It also checks that every rating answered 201 reached
-scoring's queue once, and how long after the load the relay finished publishing.
+to RabbitMQ), on an empty database, with the burst rule off (RATING_BURST=0: wrk sends
+every rating from one address for one official, which the rule would hold). It also
+checks that every rating answered 201 reached scoring's queue once, and how long after
+the load the relay finished publishing. Then survey again, on a new empty database, with
+the held-ratings rules on (RATING_BURST=10, the default): nearly every rating of that
+load is held, the rules' worst case; the goal is within 10% of the rules off.
 """
 
 from __future__ import annotations
@@ -46,6 +50,8 @@ class IngestFigures:
     relay_drain_s: float | None  # load stopped → the last of them in the queue
     stored: int             # ratings in survey's database at the end
     ratio: float            # survey / bare, ratings per second
+    rules_on: WrkFigures | None = None  # survey with the held-ratings rules on
+    rules_ratio: float | None = None    # rules on / rules off, ratings per second
 
 
 def wrk_available() -> bool:
@@ -98,16 +104,28 @@ def _bare(url: str, *, duration: int, connections: int, warmup: int) -> WrkFigur
 
 def run(url: str, *, duration: int, connections: int, warmup: int = 2,
         settle: float = 1.0) -> IngestFigures:
-    """The bare endpoint, then survey, each warmed up for `warmup` s (0: not at all) and
-    loaded for `duration` s; `settle` s are left for requests in flight and duplicates."""
+    """The bare endpoint, then survey with the burst rule off and on, each warmed up for
+    `warmup` s (0: not at all) and loaded for `duration` s; `settle` s are left for
+    requests in flight and duplicates."""
     bare = _bare(url, duration=duration, connections=connections, warmup=warmup)
+    load = {"duration": duration, "connections": connections, "warmup": warmup,
+            "settle": settle}
+    off = _survey(url, {"RATING_BURST": "0"}, **load)
+    on = _survey(url, {"RATING_BURST": "10"}, **load)
+    return IngestFigures(bare=bare, ratio=off["survey"].rps / bare.rps, rules_on=on["survey"],
+                         rules_ratio=on["survey"].rps / off["survey"].rps, **off)
 
+
+def _survey(url: str, env: dict[str, str], *, duration: int, connections: int, warmup: int,
+            settle: float) -> dict:
+    """Survey (with `env`) on an empty database under wrk's load: its figures and what
+    reached scoring's queue."""
     fresh_topology(url)
     queue = topology.queue_for("scoring").name
     # ahead of the ratings: the unit's and the official's events, and the session key
     # survey announces as it starts
     directory = 3
-    survey = ServiceProcess("services.survey", service_env(url), free_port())
+    survey = ServiceProcess("services.survey", service_env(url, **env), free_port())
     try:
         survey.wait_ready()
         token = seed_directory(survey.client, unit="U1", officials=["CB1"], counter="Q1")
@@ -125,6 +143,5 @@ def run(url: str, *, duration: int, connections: int, warmup: int = 2,
         published = rabbit.queue_depth(url, queue) - before
     finally:
         survey.stop()
-    return IngestFigures(bare=bare, survey=measured, accepted=accepted, published=published,
-                         relay_drain_s=drained, stored=before - directory + accepted,
-                         ratio=measured.rps / bare.rps)
+    return {"survey": measured, "accepted": accepted, "published": published,
+            "relay_drain_s": drained, "stored": before - directory + accepted}

@@ -89,7 +89,8 @@ def wrk_figures(rps: float) -> WrkFigures:
 def fake_figures() -> dict:
     ingest_runs = [IngestFigures(bare=wrk_figures(1000.0 + i), survey=wrk_figures(500.0),
                                  accepted=100, published=100, relay_drain_s=None if i else 0.5,
-                                 stored=100, ratio=0.5) for i in range(3)]
+                                 stored=100, ratio=0.5, rules_on=wrk_figures(475.0),
+                                 rules_ratio=0.95) for i in range(3)]
     return {
         "ingest": ingest_runs,
         "broker": [broker.BrokerFigures(1200.0, 22000.0, 5000.0 + i) for i in range(3)],
@@ -124,6 +125,7 @@ def test_report_shows_the_medians_the_command_and_the_machine():
     assert "Test CPU, 2 cores, 4 GiB" in text
     assert "| bare Flask endpoint, same schema, returns 201 | 1001 | 10.0 ms | 20.0 ms |" in text
     assert "**ratio survey / bare** | **50%**" in text
+    assert "| **rules on / rules off (goal: at least 90%)** | **95%** |" in text
     assert "Every accepted rating reached RabbitMQ: 300 events" in text
     assert "difference 0" in text and "0.50 s after the load stopped" in text
     assert "| publisher → RabbitMQ (quorum queue) → RabbitConsumer" in text
