@@ -1,5 +1,7 @@
 """Scoring loses its database (killed, in-memory store gone) and is rebuilt from survey,
-the year's review window (closed early, its results published) included."""
+the year's review window (closed early, its results published) included, and every held
+rating and decision as it stands (40 ratings from one address: the burst rule holds all
+but ten of each official's, and one held rating is accepted)."""
 
 from __future__ import annotations
 
@@ -70,8 +72,18 @@ def test_killed_scoring_is_rebuilt_exactly_from_survey(fresh_rabbit_url):
         window["closes_at"] = now.isoformat()
         assert requests.put(f"{s}/review-windows/{year}", json=window, headers=ADMIN,
                             timeout=5).status_code == 200
+        # one address, 20 ratings of each official: ten counted, ten held; one accepted
+        held = requests.get(f"{s}/ratings/suspect?unit=U1&period={year}", headers=ADMIN,
+                            timeout=5).json()
+        assert sorted(collections.Counter(h["official"] for h in held).items()) == [
+            ("A", 10), ("B", 10)]
+        accepted = next(h["id"] for h in held if h["official"] == "A")
+        r = requests.post(f"{s}/ratings/{accepted}/decision", json={"decision": "accept"},
+                          headers=ADMIN, timeout=5)
+        assert r.status_code == 200, r.text
         before = wait_for(lambda: (x := score(scoring.base, "A", year))
-                          and x["citizen"]["count"] == 20 and x["peer"]["index"] == 75.0 and x,
+                          and (x["citizen"]["count"], x["citizen"]["suspect"]) == (11, 9)
+                          and x["peer"]["index"] == 75.0 and x,
                           timeout=30, message="A's results published at the close")
 
         scoring.kill()
@@ -90,7 +102,8 @@ def test_killed_scoring_is_rebuilt_exactly_from_survey(fresh_rabbit_url):
         # caught up when the command returns, the closed window replayed too (without it
         # this year's results would be withheld until the year's end)
         assert score(scoring.base, "A", year) == before
-        assert score(scoring.base, "B", year)["citizen"]["count"] == 20  # and B came back too
+        b = score(scoring.base, "B", year)["citizen"]  # and B came back too, held ones apart
+        assert (b["count"], b["suspect"]) == (10, 10)
         # so did its copy of who may read what: an official's token reads their own score,
         # not a colleague's
         as_b = {"Authorization": f"Bearer {tokens['B']}"}
@@ -110,7 +123,7 @@ def test_killed_scoring_is_rebuilt_exactly_from_survey(fresh_rabbit_url):
         types = collections.Counter(
             props.type for props, _ in rabbit.get_all(fresh_rabbit_url,
                                                       topology.queue_for("notify").name))
-        assert types["rating.submitted"] == 40
+        assert types["rating.submitted"] == 40 and types["rating.status_changed"] == 1
         assert types["directory.unit.upserted"] + types["directory.official.upserted"] == 5
     finally:
         for p in (survey, scoring):
