@@ -4,11 +4,31 @@ form alike); a held rating is answered like any other."""
 
 from __future__ import annotations
 
+import contextlib
+import threading
+import zlib
+
 from services.survey import domain, holds, keys, tokens
 from services.survey.context import SurveyContext
 from services.survey.store import directory, ratings
 from shared.db import stored_now
 from shared.errors import NotFound
+
+# Ratings of one (subject, source) judged one at a time in this process: a stuffer's
+# concurrent posts would otherwise race on the pair's record, each loser judging the
+# pair again (correct, but slow). Other processes still race, and settle as designed.
+_PAIR_LOCKS = tuple(threading.Lock() for _ in range(64))
+
+
+def _pair_lock(body: dict, counter: dict, address_hash: str | None):
+    """The lock of the rating's (subject, source) as it arrives (the device as sent: the
+    lock only orders this process's work; the rules decide what a source is). Taken
+    before the arrival time is read, so ratings of one pair arrive here in order."""
+    source = body.get("device") or address_hash
+    if source is None:
+        return contextlib.nullcontext()
+    key = f"{body.get('official') or 'c:' + counter['code']}|{source}"
+    return _PAIR_LOCKS[zlib.crc32(key.encode()) % len(_PAIR_LOCKS)]
 
 
 def submit_rating(ctx: SurveyContext, body: dict, *, address: str | None,
@@ -29,15 +49,16 @@ def submit_rating(ctx: SurveyContext, body: dict, *, address: str | None,
                                 directory.find("official", official) if official else None)
     if body.get("receipt_code"):
         ratings.claim_receipt(domain.receipt_key(counter, body["receipt_code"]), rating_id)
-    arrived = stored_now()
-    placement = holds.placement_of(ctx, body, counter, address_hash=address_hash,
-                                   arrived=arrived)
-    judged = holds.judge(placement, rating_id, body)
-    data = domain.rating_data(body, counter, arrived, state=judged.state)
-    # False: the same client_id sent twice at once, and the other request stored it
-    created = ratings.add_rating(data, address_hash=address_hash, correlationid=correlationid,
-                                 notify=ctx.relay.notify, subject=placement.subject,
-                                 source=placement.source)
-    if created:
-        holds.after_insert(placement, rating_id, judged, notify=ctx.relay.notify)
+    with _pair_lock(body, counter, address_hash):
+        arrived = stored_now()
+        placement = holds.placement_of(ctx, body, counter, address_hash=address_hash,
+                                       arrived=arrived)
+        judged = holds.judge(placement, rating_id, body)
+        data = domain.rating_data(body, counter, arrived, state=judged.state)
+        # False: the same client_id sent twice at once, and the other request stored it
+        created = ratings.add_rating(data, address_hash=address_hash,
+                                     correlationid=correlationid, notify=ctx.relay.notify,
+                                     subject=placement.subject, source=placement.source)
+        if created:
+            holds.after_insert(placement, rating_id, judged, notify=ctx.relay.notify)
     return rating_id, created
