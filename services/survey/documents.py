@@ -108,17 +108,20 @@ class Rating(OutboxDocument):
 
 class RatingPair(Document):
     """What the rules last knew of one subject's ratings from one source: the latest ones
-    (given_at, id, identical-run signature, held for burst) and the latest burst, so a
-    rating that comes after all of them is judged by key, and `seq`, moved by
-    compare-and-set with every change, so a change that raced another is judged again."""
+    (given_at, id, identical-run signature) and the latest burst, so a rating that comes
+    after all of them is judged by key; `seq`, moved by compare-and-set with every change
+    (a rating that raced another is judged again); `lock`, the lease of whoever judges
+    the pair's ratings again (one at a time)."""
 
     id = StringField(primary_key=True)  # "<subject>|<source>"
     seq = IntField(default=0)
-    recent = ListField()
+    recent = ListField(StringField())  # "<given_at ms>|<id>|<=signature or nothing>"
     held_at = DateTimeField()
     held_burst = StringField()
     depth = IntField()
     reach_s = IntField()
+    lock = StringField()
+    lock_until = DateTimeField()
     meta = {"db_alias": ALIAS, "collection": "rating_pairs"}
 
 

@@ -5,10 +5,11 @@ A rating that comes after every rating of its (subject, source) — nearly all o
 is judged from what the rules last knew of that pair (`RatingPair`, read by key), then
 stored with its state and event in one write, then the pair's record is moved on by
 compare-and-set. Otherwise (given late, or racing another rating of the pair) it is
-judged from the index, and so are the ratings after it that it may change (`settle`):
-each change is a compare-and-set on the rating's status_version with its
-`rating.status_changed` event, and the pass is done again until one ran with nobody else
-changing the pair meanwhile, so concurrent ratings end as if they came one by one.
+judged from the index, and so are the ratings after it that it may change (`settle`),
+one such judgement of a pair at a time (a lease in the pair's record; a rating that
+comes meanwhile waits its turn): each change is a compare-and-set on the rating's
+status_version with its `rating.status_changed` event in the same write, so ratings
+sent at once end as if they came one by one.
 """
 
 from __future__ import annotations
@@ -16,9 +17,10 @@ from __future__ import annotations
 import logging
 import random
 import time
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from services.survey import audit_log, integrity, keys
 from services.survey.integrity import BurstRule, Seen, Verdict
@@ -31,6 +33,8 @@ from shared.integrity_events import BURST, HELD
 
 logger = logging.getLogger(__name__)
 ATTEMPTS = 40
+LEASE = timedelta(seconds=15)  # how long a judgement again may hold a pair
+WAIT = LEASE + timedelta(seconds=5)
 QUEUE_LIMIT = 2000
 
 
@@ -57,7 +61,7 @@ class Placement:
 def placement_of(ctx, body: dict, counter: dict, *, address_hash: str | None,
           arrived: datetime) -> Placement:
     """Judge what a rating is by itself and find its pair (the counter's unit's rules)."""
-    unit = directory.find("unit", counter["unit"]) or {}
+    unit = directory.rules_of(counter["unit"])
     given_at, clock_reason = integrity.clock(body.get("given_at"), arrived)
     own = integrity.own_reasons(
         given_at=given_at, clock_reason=clock_reason, hours=unit.get("opening_hours"),
@@ -93,8 +97,9 @@ def judge(placement: Placement, rating_id: str, body: dict) -> Judged:
     rule, fast = placement.rule, None
     record = store.pair(placement.key)
     recent = store.recent_of(record) if record else []
-    if record is None or (record["depth"] >= rule.depth and
-                          record["reach_s"] >= rule.reach.total_seconds() and
+    if record is None or (store.usable(record, datetime.now(UTC)) and
+                          record.get("depth", 0) >= rule.depth and
+                          record.get("reach_s", 0) >= rule.reach.total_seconds() and
                           (not recent or recent[-1].key < seen.key)):
         held = (record["held_at"], record["held_burst"]) if record and record.get(
             "held_at") else None
@@ -126,20 +131,28 @@ def after_insert(placement: Placement, rating_id: str, judged: Judged, *, notify
 
 
 def settle(placement: Placement, first: Seen, *, notify=None) -> None:
-    """Judge `first` and the ratings after it again (compare-and-set each change), then
-    the pair's record; again, until a pass ran with nobody else changing the pair."""
-    rule = placement.rule
-    for attempt in range(ATTEMPTS):
-        record = store.pair(placement.key)
-        settled = _rejudge(placement, first, notify=notify)
-        recent, held = store.latest(placement.subject, placement.source, rule.depth, rule.reach,
-                                    rule.window)
-        saved = store.save_pair(placement.key, record["seq"] if record else 0, recent, held,
-                                depth=rule.depth, reach=rule.reach)
-        if settled and saved:
-            return
-        time.sleep(random.uniform(0, 0.002 * 2 ** min(attempt, 6)))
-    logger.warning("ratings of %s not settled after %d passes", placement.key, ATTEMPTS)
+    """Judge `first` and the ratings after it again (compare-and-set each change) while
+    holding the pair, so no other judgement of its ratings runs meanwhile; then store
+    what the rules now know of it."""
+    rule, owner = placement.rule, uuid.uuid4().hex
+    deadline = time.monotonic() + WAIT.total_seconds()
+    attempt = 0
+    while not store.lock_pair(placement.key, owner, datetime.now(UTC), LEASE):
+        if time.monotonic() > deadline:
+            logger.warning("ratings of %s judged without holding them", placement.key)
+            break
+        time.sleep(random.uniform(0, 0.002 * 2 ** min(attempt, 7)))
+        attempt += 1
+    try:
+        for _ in range(ATTEMPTS):  # again while a decision changes a rating meanwhile
+            if _rejudge(placement, first, notify=notify):
+                break
+    finally:
+        recent, held = store.latest(placement.subject, placement.source, rule.depth,
+                                    rule.reach, rule.window)
+        if not store.unlock_pair(placement.key, owner, recent, held, depth=rule.depth,
+                                 reach=rule.reach):
+            logger.warning("ratings of %s: held longer than %s", placement.key, LEASE)
 
 
 def _alive(chain, at: datetime, window: timedelta):

@@ -21,6 +21,7 @@ from services.survey.integrity import to_ms
 from shared import events as ev
 from shared import topology
 from shared.memory_bus import MemoryBus
+from tests.conftest import wait_for
 
 MORNING = datetime(2026, 3, 3, 0, 30, tzinfo=UTC)  # Tuesday 07:30 in Hà Nội
 HOURS = {"days": [1, 2, 3, 4, 5], "opens": "07:30", "closes": "17:00"}
@@ -349,3 +350,24 @@ def test_events_carry_neither_the_address_nor_the_device(survey, client, token, 
         body = e.to_bytes().decode()
         assert not [s for s in secrets if s and s in body], e.type
         assert not {"source", "client_hash", "device", "decision", "subject"} & set(e.data)
+
+
+def test_a_replay_publishes_each_rating_as_it_stands(survey, client, token, clock):
+    listed = held_burst(client, clock, token)
+    assert decide(client, listed[0]["id"], "reject").status_code == 200
+    first = {e.id: e for e in events(survey)}
+    queue = topology.queue_for("scoring").name
+    r = client.post("/api/v1/replays", json={"target": "scoring"}, headers=ADMIN)
+    assert r.status_code == 202
+    wait_for(lambda: client.get(f"/api/v1/replays/{r.get_json()['id']}", headers=ADMIN
+                                ).get_json()["status"] == "done", message="the replay")
+    replayed = [ev.load_event(m.body) for m in survey.bus.waiting(queue)
+                if m.routing_key.startswith("replay.")
+                and m.type in (ev.RATING_SUBMITTED, "rating.status_changed")]
+    newest = {e.data["id"]: (e.id, e.data["status"], e.data["status_version"]) for e in replayed}
+    assert len(newest) == len(replayed) == 13
+    assert newest[listed[0]["id"]] == (f"rating-status-{listed[0]['id']}-2", "rejected", 2)
+    for rating_id, (event_id, status, version) in newest.items():
+        assert first[event_id].data == next(e for e in replayed if e.id == event_id).data
+        assert (status, version) == (Rating._get_collection().find_one(
+            {"_id": rating_id})["status"], version)

@@ -119,8 +119,8 @@ def test_any_arrival_order_with_repeats_ends_as_the_definition_says(app, history
     set_rule(client, limit, minutes)
     results = []
     for _ in range(2):
-        run = f"run{next(RUNS)}"
-        address = f"10.{hash(run) % 250}.{next(RUNS) % 250}.{next(RUNS) % 250}"
+        n = next(RUNS)  # a pair of its own: an address no other run used
+        run, address = f"run{n}", f"10.{n // 65536 % 256}.{n // 256 % 256}.{n % 256}"
         order = list(range(len(history)))
         seed.shuffle(order)
         order += seed.sample(order, k=len(order) // 3)  # retries: the same client_id again
@@ -138,7 +138,7 @@ def test_ratings_of_one_pair_sent_at_once_end_as_if_sent_one_by_one(app, seed):
     running, token = app
     set_rule(running.client, 3, 10)
     rng = random.Random(seed)
-    run, address = f"threads{seed}", f"10.9.{seed}.1"
+    run, address = f"threads{seed}", f"11.9.{seed}.1"
     history = [(rng.randint(0, 40 * 60), rng.choice([0, 0, 2]), rng.choice([0, 0, 1, 2]))
                for _ in range(40)]
     order = list(range(len(history)))

@@ -160,6 +160,12 @@ def find(kind: str, code: str) -> dict | None:
     return as_record(KINDS[kind]._get_collection().find_one({"_id": code}, _NO_OUTBOX))
 
 
+def rules_of(unit: str) -> dict:
+    """A unit's settings of held ratings (those it has), read alone."""
+    doc = Unit._get_collection().find_one({"_id": unit}, dict.fromkeys(domain.UNIT_RULES, 1))
+    return {k: v for k, v in (doc or {}).items() if k != "_id"}
+
+
 def listing(kind: str, unit: str | None = None) -> list[dict]:
     """Every unit, official or counter (of one unit, for officials and counters), by code."""
     where = {"unit": unit} if unit else {}

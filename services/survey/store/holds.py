@@ -8,7 +8,7 @@ of held ratings.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from pymongo import ASCENDING, DESCENDING
 from pymongo.errors import DuplicateKeyError
@@ -107,25 +107,77 @@ def pair(key: str) -> dict | None:
     return RatingPair._get_collection().find_one({"_id": key})
 
 
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def _encode(seen: Seen) -> str:
+    # one string per rating: the embedded store copies a string in one step, a list of
+    # datetimes one object at a time, and the record is read and written with every rating
+    ms = (seen.at - _EPOCH) // timedelta(milliseconds=1)
+    return f"{ms}|{seen.id}|{'' if seen.signature is None else '=' + seen.signature}"
+
+
+def _decode(text: str) -> Seen:
+    ms, rating_id, sig = text.split("|", 2)
+    return Seen(rating_id, _EPOCH + timedelta(milliseconds=int(ms)), sig[1:] if sig else None)
+
+
 def recent_of(pair_doc: dict) -> list[Seen]:
-    return [Seen(r[1], r[0], r[2]) for r in pair_doc.get("recent") or []]
+    return [_decode(r) for r in pair_doc.get("recent") or ()]
+
+
+def _fields(recent: list[Seen], held: tuple[datetime, str] | None, depth: int,
+            reach: timedelta) -> dict:
+    return {"recent": [_encode(s) for s in recent], "depth": depth,
+            "reach_s": int(reach.total_seconds()),
+            "held_at": held[0] if held else None, "held_burst": held[1] if held else None}
+
+
+def usable(record: dict | None, now: datetime) -> bool:
+    """Is the pair's record free (no judgement again of its ratings under way)?"""
+    return record is None or not record.get("lock") or record["lock_until"] < now
 
 
 def save_pair(key: str, seq: int, recent: list[Seen], held: tuple[datetime, str] | None, *,
               depth: int, reach: timedelta) -> bool:
-    """Store what the rules know of a pair if its seq is still `seq` (0: none yet); False
-    if another write came first."""
-    fields = {"recent": [[s.at, s.id, s.signature] for s in recent], "depth": depth,
-              "reach_s": int(reach.total_seconds()), "seq": seq + 1,
-              "held_at": held[0] if held else None, "held_burst": held[1] if held else None}
+    """Store what the rules know of a pair if its seq is still `seq` (0: none yet) and
+    nobody holds it; False if another write came first."""
+    fields = {**_fields(recent, held, depth, reach), "seq": seq + 1}
     coll = RatingPair._get_collection()
     if seq == 0:
         try:
-            coll.insert_one({"_id": key, **fields})
+            coll.insert_one({"_id": key, **fields, "lock": None})
             return True
         except DuplicateKeyError:
             return False
-    return coll.update_one({"_id": key, "seq": seq}, {"$set": fields}).modified_count == 1
+    return coll.update_one({"_id": key, "seq": seq, "lock": None},
+                           {"$set": fields}).modified_count == 1
+
+
+def lock_pair(key: str, owner: str, now: datetime, lease: timedelta) -> bool:
+    """Hold the pair (its ratings judged again by `owner` alone) until `now + lease`,
+    unless someone else holds it."""
+    coll = RatingPair._get_collection()
+    held = {"lock": owner, "lock_until": now + lease}
+    if coll.find_one_and_update({"_id": key, "$or": [{"lock": None}, {"lock_until": {
+            "$lt": now}}]}, {"$set": held}, projection={"_id": 1}) is not None:
+        return True
+    try:
+        coll.insert_one({"_id": key, "seq": 0, **held})
+        return True
+    except DuplicateKeyError:
+        return False
+
+
+def unlock_pair(key: str, owner: str, recent: list[Seen], held: tuple[datetime, str] | None,
+                *, depth: int, reach: timedelta) -> bool:
+    """Store what the rules now know of the pair and let it go (False: the lease ran out
+    and another holds it)."""
+    done = RatingPair._get_collection().update_one(
+        {"_id": key, "lock": owner},
+        {"$set": {**_fields(recent, held, depth, reach), "lock": None, "lock_until": None},
+         "$inc": {"seq": 1}})
+    return done.modified_count == 1
 
 
 def latest(subject: str, source: str, depth: int, reach: timedelta,
