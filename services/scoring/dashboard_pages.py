@@ -21,6 +21,7 @@ from shared import audit
 from shared.auth import access_store, can_read_unit
 from shared.periods import InvalidPeriod, Period, current_year, parse_period
 from shared.web.pages import forbidden_page, not_found_page, page, render_page, words
+from shared.web.period_choices import period_choices as shared_choices
 
 blp = Blueprint("scoring_dashboards", __name__, template_folder="templates")
 
@@ -56,23 +57,8 @@ def _bad_period():
 
 
 def period_choices(chosen: Period, now: datetime) -> list[tuple[str, list[tuple[str, str]]]]:
-    """The chooser's options, grouped: this year and the two before, their quarters and
-    months (this year's up to now), and the chosen one wherever it is."""
-    t = words()["t"]
-    this = now.astimezone(_ctx().settings.tz)
-    years = [this.year - i for i in range(3)]
-    if chosen.year not in years:
-        years.append(chosen.year)
-    quarters = [(f"{y}-Q{q}", t["dash_period_quarter"].format(q=q, year=y))
-                for y in years[:2] for q in range(4, 0, -1)
-                if (y, q) <= (this.year, (this.month - 1) // 3 + 1)]
-    months = [(f"{y}-{m:02d}", t["dash_period_month"].format(m=m, year=y))
-              for y in years[:2] for m in range(12, 0, -1) if (y, m) <= (this.year, this.month)]
-    extra = [(str(chosen), str(chosen))] if str(chosen) not in \
-        {v for v, _ in quarters + months} | {str(y) for y in years} else []
-    return [("dash_group_years", [(str(y), t["dash_period_year"].format(year=y))
-                                  for y in years] + extra),
-            ("dash_group_quarters", quarters), ("dash_group_months", months)]
+    """The chooser's options (`shared.web.period_choices`), in scoring's time zone."""
+    return shared_choices(chosen, now.astimezone(_ctx().settings.tz), words()["t"])
 
 
 def _href(kind: str, code: str) -> str | None:

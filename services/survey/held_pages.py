@@ -23,6 +23,8 @@ from shared.http import body_types, personal
 from shared.integrity_events import REASONS
 from shared.periods import InvalidPeriod, Period, current_year, parse_period
 from shared.web.pages import forbidden_page, page, render_page, words
+from shared.web.period_choices import period_choices as shared_choices
+from shared.web.period_choices import period_label
 
 held_pages = Blueprint("survey_held", __name__, template_folder="templates")
 
@@ -61,27 +63,8 @@ def _default_unit(user, units: list[dict]) -> str | None:
 
 def period_choices(chosen: Period, t: dict) -> list[tuple[str, list[tuple[str, str]]]]:
     """This year and the last, their quarters and months up to now; the chosen one too."""
-    this = datetime.now(UTC).astimezone(context().settings.tz)
-    years = [this.year, this.year - 1]
-    quarters = [(f"{y}-Q{q}", t["dash_period_quarter"].format(q=q, year=y))
-                for y in years for q in range(4, 0, -1)
-                if (y, q) <= (this.year, (this.month - 1) // 3 + 1)]
-    months = [(f"{y}-{m:02d}", t["dash_period_month"].format(m=m, year=y))
-              for y in years for m in range(12, 0, -1) if (y, m) <= (this.year, this.month)]
-    listed = {str(y) for y in years} | {v for v, _ in quarters + months}
-    extra = [] if str(chosen) in listed else [(str(chosen), str(chosen))]
-    return [("dash_group_years", [(str(y), t["dash_period_year"].format(year=y))
-                                  for y in years] + extra),
-            ("dash_group_quarters", quarters), ("dash_group_months", months)]
-
-
-def period_label(period: Period, t: dict) -> str:
-    """2026 → "Năm 2026", 2026-Q2 → "Quý 2/2026", 2026-05 → "Tháng 5/2026"."""
-    if period.month:
-        return t["dash_period_month"].format(m=period.month, year=period.year)
-    if period.quarter:
-        return t["dash_period_quarter"].format(q=period.quarter, year=period.year)
-    return t["dash_period_year"].format(year=period.year)
+    now = datetime.now(UTC).astimezone(context().settings.tz)
+    return shared_choices(chosen, now, t, years=2)
 
 
 def _reasons(codes, t: dict, kind: str = "reason") -> list[str]:
