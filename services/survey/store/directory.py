@@ -91,6 +91,7 @@ def upsert_unit(code: str, data: dict, *, correlationid: str | None = None,
     # the settings of held ratings a write leaves out stay as stored (and are answered)
     result = _upsert_versioned(Unit, code, domain.unit_fields(data), ev.UNIT_UPSERTED,
                                correlationid, keep=domain.UNIT_RULES)
+    _rules.pop((Unit._get_collection().database.name, code), None)
     notify_of(notify, Unit, code)
     return result
 
@@ -160,10 +161,23 @@ def find(kind: str, code: str) -> dict | None:
     return as_record(KINDS[kind]._get_collection().find_one({"_id": code}, _NO_OUTBOX))
 
 
+# A unit's rules are read with every rating: kept a few seconds (a change made in this
+# process applies at once, one made in another within RULES_SECONDS).
+RULES_SECONDS = 5.0
+_rules: dict[tuple[str, str], tuple[float, dict]] = {}
+
+
 def rules_of(unit: str) -> dict:
-    """A unit's settings of held ratings (those it has), read alone."""
-    doc = Unit._get_collection().find_one({"_id": unit}, dict.fromkeys(domain.UNIT_RULES, 1))
-    return {k: v for k, v in (doc or {}).items() if k != "_id"}
+    """A unit's settings of held ratings (those it has)."""
+    coll = Unit._get_collection()
+    key, now = (coll.database.name, unit), time.monotonic()
+    cached = _rules.get(key)
+    if cached is not None and now - cached[0] < RULES_SECONDS:
+        return cached[1]
+    doc = coll.find_one({"_id": unit}, dict.fromkeys(domain.UNIT_RULES, 1))
+    rules = {k: v for k, v in (doc or {}).items() if k != "_id"}
+    _rules[key] = (now, rules)
+    return rules
 
 
 def listing(kind: str, unit: str | None = None) -> list[dict]:
