@@ -222,16 +222,24 @@ def province(scoring):
 
 
 def settled(running, units, periods):
-    """Wait for the refresher: the materialised unit scores equal the API's (a unit never
-    rated has none)."""
+    """Wait for the refresher: the materialised unit scores and their officials' equal the
+    API's (a unit never rated has none)."""
     store = store_of(running)
 
     def caught_up():
         stored = store.materialised("u", units, periods)
         for u in units:
             for p in periods:
-                citizen = api(running, f"/api/v1/scores/units/{u}?period={p}")["citizen"]
+                score = api(running, f"/api/v1/scores/units/{u}?period={p}")
+                citizen = score["citizen"]
                 if (stored.get((u, p)) or {}).get("citizen") != citizen and citizen["count"]:
+                    return False
+                # and its officials' scores, whose conduct indexes the home page reads
+                people = store.materialised("o", [o["official"] for o in score["officials"]],
+                                            [p])
+                if any((people.get((o["official"], p)) or {}).get("conduct_index")
+                       != o["conduct_index"] for o in score["officials"]
+                       if o["conduct_index"] is not None):
                     return False
         return True
 
