@@ -6,6 +6,7 @@ put under one lock)."""
 from __future__ import annotations
 
 import threading
+import time
 
 from devkit.apps import ADMIN
 from shared import topology
@@ -27,11 +28,6 @@ def unit_count(scoring) -> int:
 def test_score_reads_never_fail_while_a_backlog_is_applied(scoring):
     deliver(scoring, unit("U1"), *[official(o) for o in OFFICIALS])
     publisher = scoring.bus.publisher()
-    # ten officials over ten days of one month: every read below covers buckets being
-    # written (a unit's bucket is a day, an official's a month)
-    for i in range(BACKLOG):
-        publisher.publish(OutgoingMessage.from_event(
-            rating(OFFICIALS[i % 10], i % 5 + 1, when=WHEN.replace(day=1 + i // 10 % 10))))
     statuses: list[int] = []
     failures: list[str] = []
     applied = threading.Event()
@@ -50,6 +46,14 @@ def test_score_reads_never_fail_while_a_backlog_is_applied(scoring):
 
     reader = threading.Thread(target=read, daemon=True)
     reader.start()
+    # ten officials over ten days of one month: every read below covers buckets being
+    # written (a unit's bucket is a day, an official's a month); sent in waves while the
+    # reads run, as scoring applies a batch in one go
+    for i in range(BACKLOG):
+        publisher.publish(OutgoingMessage.from_event(
+            rating(OFFICIALS[i % 10], i % 5 + 1, when=WHEN.replace(day=1 + i // 10 % 10))))
+        if i % 100 == 99:
+            time.sleep(0.05)
     try:
         assert scoring.bus.drain_wait(120, queues=[topology.queue_for("scoring").name])
     finally:
