@@ -40,7 +40,7 @@ def install(app: Flask, api, settings: Settings, bus) -> ScoringContext:
     store = MongoScoringStore()
     access = install_access(app, database, settings)
     publisher = bus.publisher()
-    # the publishing hold pauses this relay only: scores are still derived meanwhile
+    # the publishing hold pauses this relay, and the refresher (scores derived once after it)
     relay = OutboxRelay([documents.Score._get_collection], publisher, name="scoring-outbox",
                         paused=hold_check(store))
     # audit records have a relay of their own: a hold must never keep one back

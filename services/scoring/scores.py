@@ -137,13 +137,16 @@ def publishing_state(store: MongoScoringStore, now: datetime) -> dict:
             "catching_up_after_hold": end is not None and not held and store.dirty_before(end)}
 
 
+def is_held(store: MongoScoringStore) -> bool:
+    """Whether a publishing hold lasts now."""
+    end = store.hold_end()
+    return end is not None and end > datetime.now(UTC)
+
+
 def hold_check(store: MongoScoringStore):
     """The outbox relay's `paused`: True while a hold lasts (a paused relay looks again
     at its interval, or when woken by a new score)."""
-    def paused() -> bool:
-        end = store.hold_end()
-        return end is not None and end > datetime.now(UTC)
-    return paused
+    return lambda: is_held(store)
 
 
 def hold(store: MongoScoringStore, seconds: int) -> datetime:
@@ -160,6 +163,12 @@ class Refresher:
     costs one recompute), and a scan of every marked bucket every `scan_interval` seconds
     (marks left by a crash or by another process: a configuration saved elsewhere; the
     buckets of a year whose peer results were just published or withdrawn).
+
+    While `score.updated` is held (a rebuild), the loop derives nothing: each pass reads
+    every row of the periods it derives, so deriving as a replay streams in costs a pass
+    per half second over ever more data, each result overwritten by the next. The marks
+    stay in the database, and the first scan after the hold derives each score once, at
+    its final value (`catching_up_after_hold` until then). `run_once` derives regardless.
     """
 
     def __init__(self, store: MongoScoringStore, relay, *, tz: ZoneInfo,
@@ -202,6 +211,12 @@ class Refresher:
         return self._pass(full_scan)[0]
 
     def _step(self) -> float | None:
+        if is_held(self._store):
+            with self._lock:  # marked in the database: the scan after the hold takes them
+                self._hints.clear()
+                self._idle = True
+            self._last_scan = float("-inf")
+            return self._scan_interval
         full = time.monotonic() - self._last_scan >= self._scan_interval
         _, worked, more = self._pass(full)
         if more:  # a full batch: scan on, at once, until every mark is taken

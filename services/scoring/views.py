@@ -197,9 +197,10 @@ def get_status():
 @scores.response(200, HoldOut)
 @scores.doc(security=SECURITY)
 def put_hold(body: dict):
-    """Hold `score.updated` for a while (a rebuild): scores are still derived and read
-    live, and every score changed meanwhile is published once, at its final value, when
-    the hold ends (or runs out). Audited."""
+    """Hold `score.updated` for a while (a rebuild): scores are still read live from the
+    data, while the stored ones (the events, the dashboards' home page) are derived once
+    when the hold ends (or runs out), and each one changed is published once, at its
+    final value. Audited."""
     until = hold(scoring_context().store, body["seconds"])
     _audit("publishing_held", "scoring/hold", seconds=body["seconds"],
            until=until.isoformat())
@@ -212,10 +213,11 @@ def put_hold(body: dict):
 @scores.doc(security=SECURITY)
 def delete_hold():
     """End the hold now: what changed meanwhile is published. Audited."""
-    store = scoring_context().store
+    ctx = scoring_context()
     now = datetime.now(UTC)
-    was = store.hold_end()
-    store.release_publishing(now)
+    was = ctx.store.hold_end()
+    ctx.store.release_publishing(now)
+    ctx.refresher.scan_soon()  # derive what the hold kept back, now
     _audit("publishing_resumed", "scoring/hold",
            held_until=was.isoformat() if was and was > now else None)
 

@@ -3,6 +3,8 @@ so a refresher that starts afresh (after a crash, or in another worker) finishes
 
 from __future__ import annotations
 
+import time
+
 import pytest
 
 from devkit.apps import ADMIN
@@ -136,9 +138,38 @@ def test_a_rating_applied_while_its_bucket_is_derived_is_derived_too(scoring, mo
     assert published(scoring)[("official", "A", "2026")]["citizen"]["count"] == 2
 
 
-def test_the_refresher_keeps_deriving_during_a_hold_and_publishes_after(scoring):
-    """A hold pauses the outbox only: the stored scores follow the data throughout (and
-    nothing is left to derive when it ends), while notify hears nothing until it ends."""
+def test_a_hold_defers_deriving_until_it_ends_then_derives_and_publishes_once(scoring):
+    """While a hold lasts (a rebuild) the running refresher derives nothing: the buckets
+    stay marked (`pending_recomputes`), no stored score moves and notify hears nothing.
+    Released, each score is derived at its final value and published once."""
+    store = scoring.app.extensions["scoring"].store
+    scoring.client.put("/api/v1/scoring/hold", json={"seconds": 60}, headers=ADMIN)
+    deliver(scoring, unit("U1"), official("A"), rating("A", 5))
+    deliver(scoring, rating("A", 2), *[review("A", reviewer=r * 20) for r in "xyz"])
+    refresher = scoring.runtime.get("scoring.refresher")
+    refresher.scan_soon()  # woken, held: it looks and leaves the marks
+    time.sleep(1.5)  # three hinted intervals, and a scan
+    status = scoring.client.get("/api/v1/scoring/status", headers=ADMIN).get_json()
+    assert status["pending_recomputes"] > 0 and status["publishing_held_until"]
+    assert store.stored_scores(["o:A|2026"]) == {}
+    assert published(scoring) == {}
+    # the API reads the data itself, held or not
+    live = scoring.client.get("/api/v1/scores/officials/A?period=2026", headers=ADMIN).get_json()
+    assert live["citizen"]["count"] == 2
+
+    scoring.client.delete("/api/v1/scoring/hold", headers=ADMIN)
+    wait_for(lambda: not scoring.client.get("/api/v1/scoring/status", headers=ADMIN)
+             .get_json()["catching_up_after_hold"], message="derived after the hold")
+    scores = wait_for(lambda: published(scoring).get(("official", "A", "2026")),
+                      message="published after the hold")
+    assert scores["citizen"]["count"] == 2 and scores["peer"]["count"] == 3
+    assert len([e for e in score_events(scoring)
+                if (e.data["official"], e.data["period"]) == ("A", "2026")]) == 1
+
+
+def test_an_explicit_pass_derives_during_a_hold_and_publishes_after(scoring):
+    """`run_once` (an operator's pass) derives regardless of a hold; the outbox keeps the
+    results back until it ends, so nothing is left to derive then."""
     refresher = scoring.runtime.get("scoring.refresher")
     refresher.stop()
     store = scoring.app.extensions["scoring"].store
