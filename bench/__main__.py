@@ -20,6 +20,7 @@ from pathlib import Path
 
 from bench import broker, dashboard, ingest, latency, notify, rebuild, report, scoring
 from devkit import rabbit
+from shared.config import SCORING_BATCH
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_OUT = ROOT / "docs" / "BENCHMARKS.md"
@@ -94,6 +95,12 @@ def command(args: argparse.Namespace) -> str:
     return " ".join(words)
 
 
+def report_options(args: argparse.Namespace) -> dict:
+    """The sizes the report's text names."""
+    return {"duration": args.duration, "connections": args.connections,
+            "scoring_events": args.scoring_events, "scoring_batch": SCORING_BATCH}
+
+
 def run_scenario(name: str, url: str, args: argparse.Namespace):
     """Run one scenario with the sizes of `args`; return its figures."""
     if name == "ingest":
@@ -146,8 +153,7 @@ def main(argv: list[str] | None = None) -> None:
     text = report.render(
         command=command(args), when=datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
         runs=args.runs, machine=report.machine(), figures=figures, full=args.full,
-        quick=args.quick, options={"duration": args.duration, "connections": args.connections,
-                                   "scoring_events": args.scoring_events})
+        quick=args.quick, options=report_options(args))
     out = args.out or (DEFAULT_OUT if args.full else None)
     if out:
         Path(out).parent.mkdir(parents=True, exist_ok=True)

@@ -24,6 +24,7 @@ from devkit import rabbit
 from devkit.apps import ADMIN, ADMIN_TOKEN, seed_directory
 from devkit.procs import ServiceProcess, free_port
 from shared import topology
+from shared.config import SCORING_BATCH
 
 UNITS = 5
 OFFICIALS = [f"CB{i:03d}" for i in range(50)]
@@ -35,6 +36,7 @@ class RebuildPass:
     ratings: int
     batch: int              # SCORING_BATCH
     events: int             # published by the replay: the ratings and the directory
+    replayed_s: float | None  # survey's replay finished publishing (every event confirmed)
     applied_s: float | None  # every event applied, score publishing held
     scores_s: float         # hold ended, every score derived and queued once
     applied_per_s: float | None
@@ -120,8 +122,9 @@ def _seed(url: str, client) -> None:
 def run(url: str, *, ratings: int, large: int, timeout: float = 3600) -> RebuildFigures:
     """Three rebuilds: `ratings` in batches, the same one by one, `large` in batches."""
     passes = {label: one_pass(url, label, n, batch, timeout)
-              for label, n, batch in (("batched", ratings, 200), ("per_event", ratings, 1),
-                                      ("batched_large", large, 200))}
+              for label, n, batch in (("batched", ratings, SCORING_BATCH),
+                                                        ("per_event", ratings, 1),
+                                                        ("batched_large", large, SCORING_BATCH))}
     fast, slow = passes["batched"].applied_s, passes["per_event"].applied_s
     return RebuildFigures(ratings=ratings, large=large, passes=passes,
                           speedup=slow / fast if fast and slow else None)
@@ -146,11 +149,13 @@ def one_pass(url: str, label: str, ratings: int, batch: int, timeout: float) -> 
         api.put("/api/v1/scoring/hold", json={"seconds": 3600}, headers=ADMIN)
         job = client.post("/api/v1/replays", json={"target": "scoring"},
                           headers=ADMIN).get_json()
-        applied, replayed = None, {"published": 0}
+        applied, replayed_s, replayed = None, None, {"published": 0}
         while time.perf_counter() - started < timeout:
             peak = max(peak, rss_mib(scoring.proc.pid))
             status = api.get("/api/v1/scoring/status", headers=ADMIN).json()
             replayed = client.get(f"/api/v1/replays/{job['id']}", headers=ADMIN).get_json()
+            if replayed["status"] == "done" and replayed_s is None:
+                replayed_s = time.perf_counter() - started
             done = (replayed["status"] == "done" and status["inflight"] == 0
                     and rabbit.queue_depth(url, topology.queue_for("scoring").name) == 0)
             if done and applied is None:
@@ -167,7 +172,8 @@ def one_pass(url: str, label: str, ratings: int, batch: int, timeout: float) -> 
             scoring.stop()
         stop_survey()
     return RebuildPass(label=label, ratings=ratings, batch=batch,
-                       events=replayed["published"], applied_s=applied, scores_s=total,
+                       events=replayed["published"], replayed_s=replayed_s, applied_s=applied,
+                       scores_s=total,
                        applied_per_s=replayed["published"] / applied if applied else None,
                        rss_start_mib=rss_start, rss_peak_mib=peak,
                        unit_U0_count=check["citizen"]["count"])

@@ -2,10 +2,10 @@
 
 Reference: scoring's per-event handler called in a plain loop on already-parsed events,
 that is its store writes one event at a time (a guarded write per bucket). Measured
-against it, in the same run: the batch handler in a plain loop on batches of 200 (each
+against it, in the same run: the batch handler in a plain loop on batches of SCORING_BATCH (each
 bucket read and written once per batch), and the same events published to scoring's
 quorum queue and taken by the real RabbitConsumer as scoring runs it (parse and validate
-each envelope, batches of up to 200 after at most 10 ms, the batch handler, acks of
+each envelope, batches of up to SCORING_BATCH after at most 10 ms, the batch handler, acks of
 whole runs). Each pass starts on an empty store, with the other passes' data dropped, so
 all run on the same heap (a larger heap makes every garbage collection slower).
 """
@@ -28,8 +28,9 @@ from bench.common import (
 )
 from devkit import rabbit
 from shared import events as ev
+from shared.config import SCORING_BATCH
 
-BATCH = 200  # as scoring runs (SCORING_BATCH)
+BATCH = SCORING_BATCH  # as scoring runs
 
 
 @dataclass

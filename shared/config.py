@@ -26,6 +26,9 @@ class ConfigError(ValueError):
         self.variable = variable
 
 
+# events scoring applies together at most (SCORING_BATCH; its prefetch is twice this)
+SCORING_BATCH = 500
+
 @dataclass(frozen=True)
 class Settings:
     """Everything a service reads from its environment."""
@@ -64,7 +67,7 @@ class Settings:
     # from one device or address within 30 minutes are held; 0 turns the rule off
     rating_burst: int = 10
     # scoring applies events in batches of up to this many (1: one at a time)
-    scoring_batch: int = 200
+    scoring_batch: int = SCORING_BATCH
     log_level: str = "INFO"
     log_format: str = "text"
     web_concurrency: int = 1
@@ -150,7 +153,8 @@ class Settings:
                 "RATINGS_PER_MINUTE", get("RATINGS_PER_MINUTE", "60"), 1, 100_000
             ),
             rating_burst=_int("RATING_BURST", get("RATING_BURST", "10"), 0, 1000),
-            scoring_batch=_int("SCORING_BATCH", get("SCORING_BATCH", "200"), 1, 1000),
+            scoring_batch=_int("SCORING_BATCH", get("SCORING_BATCH", str(SCORING_BATCH)), 1,
+                               1000),
             log_level=log_level,
             log_format=log_format,
             web_concurrency=_int("WEB_CONCURRENCY", get("WEB_CONCURRENCY", "1"), 1, 64),

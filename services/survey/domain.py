@@ -176,10 +176,12 @@ def rating_data(body: dict, counter: dict, submitted_at: datetime, *,
     }
 
 
-def rating_event(data: dict, correlationid: str | None = None) -> ev.Event:
-    """The `rating.submitted` event of a rating (also used to replay it)."""
+def rating_event(data: dict, correlationid: str | None = None, *,
+                 validate: bool = True) -> ev.Event:
+    """The `rating.submitted` event of a rating (also used to replay it: `validate`, see
+    `ev.make_event`)."""
     return ev.make_event(ev.RATING_SUBMITTED, data, source=SOURCE, id=f"rating-{data['id']}",
-                         subject=data["id"], correlationid=correlationid)
+                         subject=data["id"], correlationid=correlationid, validate=validate)
 
 
 RATING_FIELDS = ("client_id", "counter", "counter_label", "unit", "official", "overall",
@@ -197,13 +199,14 @@ def rating_of(doc: Mapping) -> dict:
     return data
 
 
-def status_event(doc: Mapping, correlationid: str | None = None) -> ev.Event:
+def status_event(doc: Mapping, correlationid: str | None = None, *,
+                 validate: bool = True) -> ev.Event:
     """The `rating.status_changed` event of a stored rating in its current state (the
     rating whole, so a consumer needs nothing else)."""
     data = rating_of(doc)
     return ev.make_event(integrity_events.RATING_STATUS_CHANGED, data, source=SOURCE,
                          id=f"rating-status-{data['id']}-{data['status_version']}",
-                         subject=data["id"], correlationid=correlationid)
+                         subject=data["id"], correlationid=correlationid, validate=validate)
 
 
 # --- peer reviews -------------------------------------------------------------------------

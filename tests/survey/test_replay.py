@@ -71,3 +71,40 @@ def test_replay_target_must_be_a_consumer(client):
     assert r.status_code == 422 and "target" in r.get_json()["errors"]
     assert client.get("/api/v1/replays/nope", headers=ADMIN).status_code == 404
     assert client.post("/api/v1/replays", json={"target": "scoring"}).status_code == 401
+
+
+def test_a_record_that_no_longer_loads_is_published_for_its_consumer_to_isolate(
+        survey, client, token, monkeypatch):
+    """A replay in batches (of two here, each confirmed while the next is read) goes on
+    past a stored rating that its event's schema now refuses: survey publishes it as it
+    stands, and the consumer dead-letters that one alone (before, the replay stopped there
+    and every record after it was lost to the rebuild)."""
+    from services.survey import replay
+    from services.survey.documents import Rating
+
+    monkeypatch.setattr(replay, "BATCH", 2)
+    for overall in (5, 4, 3):
+        assert client.post("/api/v1/ratings", json=rating_body(token, overall=overall)
+                           ).status_code == 201
+    stored = Rating._get_collection().find_one({"overall": 4})
+    Rating._get_collection().insert_one({**stored, "_id": "broken", "overall": 9,
+                                         "client_id": "not-a-uuid"})
+    survey.runtime.get("survey.relay").flush()
+    queue = topology.queue_for("scoring").name
+    before = len(survey.bus.waiting(queue))
+
+    job = client.post("/api/v1/replays", json={"target": "scoring"}, headers=ADMIN).get_json()
+    done = wait_for(lambda: (j := client.get(f"/api/v1/replays/{job['id']}",
+                                             headers=ADMIN).get_json())["status"] == "done"
+                    and j, message="the replay")
+    replayed = survey.bus.waiting(queue)[before:]
+    assert done["published"] == len(replayed) and done.get("error") is None
+    loaded, refused = [], []
+    for message in replayed:
+        try:
+            loaded.append(ev.load_event(message.body))
+        except ev.PoisonMessage:
+            refused.append(message)
+    assert [m.message_id for m in refused] == ["rating-broken"]
+    assert sorted(e.data["overall"] for e in loaded if e.type == ev.RATING_SUBMITTED) == \
+        [3, 4, 5]
