@@ -46,6 +46,7 @@ SOURCE = "/congso/scoring"
 # again in each (after a rebuild: 600 official months and 1,825 unit days per 100,000
 # ratings). A bucket taken is a few small fields: the ratings are read period by period.
 BATCH = 5000
+PACE = 2.0  # after a pass that worked, the refresher waits at least this many times its time
 
 
 def official_results(store: MongoScoringStore, codes: list[str], period: str,
@@ -164,7 +165,7 @@ class Refresher:
 
     Runs on a `BackgroundLoop`: a pass over the buckets the consumer hinted (at once when
     idle, then at most every `interval` seconds, so a burst of ratings of one official
-    costs one recompute), and a scan of every marked bucket every `scan_interval` seconds
+    costs one recompute; after a long pass, twice its time: see `PACE`), and a scan of every marked bucket every `scan_interval` seconds
     (marks left by a crash or by another process: a configuration saved elsewhere; the
     buckets of a year whose peer results were just published or withdrawn).
 
@@ -222,14 +223,19 @@ class Refresher:
             self._last_scan = float("-inf")
             return self._scan_interval
         full = time.monotonic() - self._last_scan >= self._scan_interval
+        began = time.monotonic()
         _, worked, more = self._pass(full)
+        took = time.monotonic() - began
         if more:  # a full batch: scan on, at once, until every mark is taken
             self._last_scan = float("-inf")
             return 0
         if full:
             self._last_scan = time.monotonic()
         if worked:
-            return None  # let the next hints gather for `interval`
+            # let the next hints gather for `interval`, or for twice this pass's time if
+            # longer: while ratings keep coming, deriving takes at most a third of the
+            # time, and the consumer, which shares the database and the processor, the rest
+            return max(self._interval, PACE * took)
         with self._lock:
             self._idle = not self._hints
         return self._scan_interval if self._idle else None

@@ -206,3 +206,19 @@ def test_buckets_marked_by_the_previous_release_are_derived_after_the_upgrade(sc
     refresher.run_once(full_scan=True)
     assert store.dirty_count() == 0
     assert published(scoring)[("official", "A", "2026")]["citizen"]["count"] == 1
+
+
+def test_after_a_long_pass_the_refresher_waits_twice_its_time(scoring, monkeypatch):
+    """While ratings keep coming, deriving takes at most a third of the time: a pass of
+    0.2 s is followed by at least 0.4 s for hints to gather (a short one by the interval)."""
+    refresher = scoring.runtime.get("scoring.refresher")
+    refresher.stop()
+
+    def slow_pass(full_scan):
+        time.sleep(0.2)
+        return 1, True, False
+
+    monkeypatch.setattr(refresher, "_pass", slow_pass)
+    assert refresher._step() >= 0.4
+    monkeypatch.setattr(refresher, "_pass", lambda full_scan: (1, True, False))
+    assert refresher._step() == refresher._interval

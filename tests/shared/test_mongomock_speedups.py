@@ -109,3 +109,34 @@ def test_reading_a_large_cursor_costs_linear_time_not_quadratic():
     cursor._results = Counting(cursor._results)
     assert sum(1 for _ in cursor) == 20_000
     assert all(isinstance(k, int) for k in touched)  # never a slice of the whole list
+
+
+def test_documents_are_copied_whole_on_reads_and_updates_tell_changes(coll):
+    """The document copy: what a caller gets is its own (nested dicts and lists too), and
+    an update counts as a modification exactly when it changes the document."""
+    coll.insert_one({"_id": "nested", "r": {"a": [1, 2, {"x": 1}]}, "tags": ["t"]})
+    got = coll.find_one({"_id": "nested"})
+    got["r"]["a"][2]["x"] = 99
+    got["tags"].append("u")
+    assert coll.find_one({"_id": "nested"}) == {"_id": "nested", "r": {"a": [1, 2, {"x": 1}]},
+                                                "tags": ["t"]}
+    assert coll.update_one({"_id": "nested"}, {"$set": {"r.a": [1, 2, {"x": 1}]}}
+                           ).modified_count == 0
+    assert coll.update_one({"_id": "nested"}, {"$set": {"r.b": [3]}}).modified_count == 1
+    assert coll.update_one({"_id": "nested"}, {"$push": {"tags": "v"}}).modified_count == 1
+    assert coll.update_one({"_id": "nested"}, {"$inc": {"r.b.0": 1}}).modified_count == 1
+    assert coll.find_one({"_id": "nested"}) == {
+        "_id": "nested", "r": {"a": [1, 2, {"x": 1}], "b": [4]}, "tags": ["t", "v"]}
+
+
+def test_the_document_copy_keeps_ordered_documents_ordered_and_their_own():
+    from collections import OrderedDict
+
+    from bson import SON
+
+    original = OrderedDict([("b", SON([("x", [1, {"y": 2}])])), ("a", 1)])
+    copied = mongomock_speedups._document_copy(original)
+    assert copied == original and list(copied) == ["b", "a"]
+    assert type(copied) is OrderedDict and type(copied["b"]) is SON
+    copied["b"]["x"][1]["y"] = 3
+    assert original["b"]["x"][1]["y"] == 2
