@@ -3,7 +3,7 @@
 Each scenario is a module of this package with a `run()` returning its figures (what it
 measures, against which baseline, is in its docstring): ingest, broker, scoring, latency,
 notify, rebuild, dashboard. This module parses the options, runs the chosen scenarios in
-a RabbitMQ vhost of its own (ingest, broker and scoring --runs times, reported as
+a RabbitMQ vhost of its own (ingest, broker, scoring and latency --runs times, reported as
 medians; the others once) and renders the report from bench/report.md.j2.
 
 `--only ingest,broker` runs a subset; `--quick` runs everything short and small (one
@@ -24,13 +24,13 @@ from shared.config import SCORING_BATCH
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_OUT = ROOT / "docs" / "BENCHMARKS.md"
-# in the order they run; the first three are repeated --runs times
+# in the order they run; the first four are repeated --runs times
 SCENARIOS = ("scoring", "broker", "ingest", "latency", "notify", "rebuild", "dashboard")
-REPEATED = ("scoring", "broker", "ingest")
+REPEATED = ("scoring", "broker", "ingest", "latency")
 
 # option, full-run default, --quick default, help
 OPTIONS = (
-    ("--runs", 3, 1, "runs of scoring, broker and ingest; their figures are the medians"),
+    ("--runs", 3, 1, "runs of scoring, broker, ingest and latency; their figures are the medians"),
     ("--duration", 10, 2, "seconds of wrk load on each endpoint (ingest)"),
     ("--connections", 32, 8, "wrk connections (ingest)"),
     ("--events", 20000, 500, "events through the publisher and end to end (broker)"),

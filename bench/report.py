@@ -88,7 +88,7 @@ def _environment() -> jinja2.Environment:
 def render(*, command: str, when: str, runs: int, machine: dict, options: dict,
            figures: dict, full: bool = True, quick: bool = False) -> str:
     """The report. `figures` maps each scenario that ran to its figures: a list of runs for
-    ingest, broker and scoring, one run's figures for latency, notify, rebuild and
+    ingest, broker, scoring and latency, one run's figures for notify, rebuild and
     dashboard."""
     context = {name: None for name in ("ingest", "broker", "scoring", "latency", "notify",
                                        "rebuild", "dashboard")}
