@@ -165,9 +165,10 @@ class Refresher:
 
     Runs on a `BackgroundLoop`: a pass over the buckets the consumer hinted (at once when
     idle, then at most every `interval` seconds, so a burst of ratings of one official
-    costs one recompute; after a long pass, twice its time: see `PACE`), and a scan of every marked bucket every `scan_interval` seconds
-    (marks left by a crash or by another process: a configuration saved elsewhere; the
-    buckets of a year whose peer results were just published or withdrawn).
+    costs one recompute; after a long pass, twice its time: see `PACE`), and a scan of
+    every marked bucket every `scan_interval` seconds (marks left by a crash or by another
+    process: a configuration saved elsewhere; the buckets of a year whose peer results
+    were just published or withdrawn).
 
     While `score.updated` is held (a rebuild), the loop derives nothing: each pass reads
     every row of the periods it derives, so deriving as a replay streams in costs a pass
