@@ -2,12 +2,12 @@
 
 1. (with --wipe) empty scoring's contributions and scores, keeping its parameters;
 2. hold scoring's `score.updated` events: the replay walks through history, and its
-   passing states would reach notify as fresh threshold crossings (alerts again); scoring
-   keeps deriving scores meanwhile, only its outbox waits;
+   passing states would reach notify as fresh threshold crossings (alerts again); its
+   outbox and its refresher wait (scores are still read live from the data);
 3. ask survey to replay its directory, ratings and reviews to scoring's queue only;
 4. wait until survey has published everything and scoring's queue is drained;
-5. end the hold: each score that changed is published once, at its final value; return
-   when every bucket changed before the end has its scores derived.
+5. end the hold: each score that changed is derived and published once, at its final
+   value; return when every bucket changed before the end has its scores derived.
 The running scoring service applies the replay; being idempotent, it counts each rating
 and review once whether or not it already had it. Survey replays each rating with its
 current state and `status_version` (held, accepted, rejected...), so every hold and every

@@ -47,6 +47,7 @@ SOURCE = "/congso/scoring"
 # ratings). A bucket taken is a few small fields: the ratings are read period by period.
 BATCH = 5000
 PACE = 2.0  # after a pass that worked, the refresher waits at least this many times its time
+PACE_CAP = 5.0  # but never longer than this (a long catch-up pass must not hold back alerts)
 
 
 def official_results(store: MongoScoringStore, codes: list[str], period: str,
@@ -236,7 +237,7 @@ class Refresher:
             # let the next hints gather for `interval`, or for twice this pass's time if
             # longer: while ratings keep coming, deriving takes at most a third of the
             # time, and the consumer, which shares the database and the processor, the rest
-            return max(self._interval, PACE * took)
+            return max(self._interval, min(PACE * took, PACE_CAP))
         with self._lock:
             self._idle = not self._hints
         return self._scan_interval if self._idle else None

@@ -12,7 +12,6 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
 
 from services.survey import domain, identity, keys, response_counts
 from services.survey.store import directory, ratings, replays, reviews
@@ -64,25 +63,52 @@ def _run(job_id: str, target: str, ctx) -> None:
     two, not their sum."""
     publisher = ctx.publisher
     published = 0
-    in_flight: Future | None = None
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"replay-{target}-pub") as pool:
-        try:
-            for batch in _batches(_events(ctx, target), target):
-                if in_flight is not None:
-                    done, in_flight = in_flight, None
-                    published += done.result()
-                    replays.progress(job_id, published)
-                in_flight = pool.submit(_publish, publisher, batch, job_id)
+    in_flight: _Publishing | None = None
+    try:
+        for batch in _batches(_events(ctx, target), target):
             if in_flight is not None:
                 done, in_flight = in_flight, None
                 published += done.result()
-            replays.finish(job_id, published)
-            logger.info("replay %s to %s: %d events", job_id, target, published)
-        except Exception as exc:
-            logger.exception("replay %s failed", job_id)
-            if in_flight is not None and not in_flight.exception():  # its confirms count
+                replays.progress(job_id, published)
+            in_flight = _Publishing(publisher, batch, job_id)
+        if in_flight is not None:
+            done, in_flight = in_flight, None
+            published += done.result()
+        replays.finish(job_id, published)
+        logger.info("replay %s to %s: %d events", job_id, target, published)
+    except Exception as exc:
+        logger.exception("replay %s failed", job_id)
+        if in_flight is not None:  # its confirms count
+            try:
                 published += in_flight.result()
-            replays.finish(job_id, published, error=str(exc))
+            except Exception:
+                logger.warning("replay %s: its last batch was not confirmed", job_id)
+        replays.finish(job_id, published, error=str(exc))
+
+
+class _Publishing:
+    """One batch being published and confirmed, on a daemon thread (as the replay's own
+    thread is: a stopping survey does not wait for a broker that is down)."""
+
+    def __init__(self, publisher, batch: list[OutgoingMessage], job_id: str):
+        self._count: int | None = None
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, args=(publisher, batch, job_id),
+                                        daemon=True, name=f"replay-{job_id}-publish")
+        self._thread.start()
+
+    def _run(self, publisher, batch, job_id) -> None:
+        try:
+            self._count = _publish(publisher, batch, job_id)
+        except BaseException as exc:  # handed to the replay's thread by result()
+            self._error = exc
+
+    def result(self) -> int:
+        """The batch's count once every message is confirmed; its error if not."""
+        self._thread.join()
+        if self._error is not None:
+            raise self._error
+        return self._count
 
 
 def _batches(events: Iterator[ev.Event], target: str) -> Iterator[list[OutgoingMessage]]:

@@ -160,6 +160,16 @@ def test_report_of_a_subset_has_only_its_sections_and_flags_a_loss():
         assert absent not in text
 
 
+def test_a_rebuild_pass_that_timed_out_is_reported_not_a_crash():
+    figures = fake_figures()
+    figures["rebuild"].passes["per_event"].applied_s = None
+    figures["rebuild"].passes["batched"].replayed_s = None
+    figures["rebuild"].speedup = None
+    text = render(parse_args(["--only", "rebuild"]), {"rebuild": figures["rebuild"]})
+    assert "every event applied: n/a×" in text
+    assert "the replay, n/a× faster than the per-event one at most" in text
+
+
 def test_options_keep_their_defaults_and_quick_shrinks_what_is_not_given():
     full = parse_args([])
     assert (full.runs, full.duration, full.connections, full.events, full.scoring_events,

@@ -208,7 +208,7 @@ def test_buckets_marked_by_the_previous_release_are_derived_after_the_upgrade(sc
     assert published(scoring)[("official", "A", "2026")]["citizen"]["count"] == 1
 
 
-def test_after_a_long_pass_the_refresher_waits_twice_its_time(scoring, monkeypatch):
+def test_after_a_long_pass_the_refresher_waits_twice_its_time_up_to_a_cap(scoring, monkeypatch):
     """While ratings keep coming, deriving takes at most a third of the time: a pass of
     0.2 s is followed by at least 0.4 s for hints to gather (a short one by the interval)."""
     refresher = scoring.runtime.get("scoring.refresher")
@@ -220,5 +220,10 @@ def test_after_a_long_pass_the_refresher_waits_twice_its_time(scoring, monkeypat
 
     monkeypatch.setattr(refresher, "_pass", slow_pass)
     assert refresher._step() >= 0.4
+    from services.scoring import scores
+
+    monkeypatch.setattr(scores, "PACE_CAP", 0.3)  # a long catch-up holds back no alert long
+    monkeypatch.setattr(refresher, "_interval", 0.1)
+    assert refresher._step() == 0.3
     monkeypatch.setattr(refresher, "_pass", lambda full_scan: (1, True, False))
     assert refresher._step() == refresher._interval
