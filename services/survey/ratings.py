@@ -8,9 +8,10 @@ import contextlib
 import threading
 import zlib
 
-from services.survey import domain, holds, keys, tokens
+from services.survey import domain, holds, integrity, keys, tokens
 from services.survey.context import SurveyContext
 from services.survey.store import directory, ratings
+from services.survey.store.holds import pair_key
 from shared.db import stored_now
 from shared.errors import NotFound
 
@@ -27,7 +28,7 @@ def _pair_lock(body: dict, counter: dict, address_hash: str | None):
     source = body.get("device") or address_hash
     if source is None:
         return contextlib.nullcontext()
-    key = f"{body.get('official') or 'c:' + counter['code']}|{source}"
+    key = pair_key(integrity.subject_of(body.get("official"), counter["code"]), source)
     return _PAIR_LOCKS[zlib.crc32(key.encode()) % len(_PAIR_LOCKS)]
 
 
