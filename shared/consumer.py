@@ -155,7 +155,10 @@ class RabbitConsumer:
         with self._more:
             self._pending.append(item)
             start, self._draining = not self._draining, True
-            self._more.notify()
+            if len(self._pending) >= self._batch_max:
+                # the worker waits for a full batch (or its time): waking it for every
+                # delivery cost a thread switch each
+                self._more.notify()
         if start:
             self._worker.submit(self._drain_batches)
 

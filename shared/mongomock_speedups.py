@@ -8,6 +8,7 @@ results, therefore holds one lock per process. Real MongoDB needs none of this.
 
 Cursors: reading one costs O(n) again, not O(n²) (`_cursor_next`). Copies: documents are
 copied by a copy made for them (`_document_copy`), not the general `copy.deepcopy`.
+Projections: each combined once, not once per document returned (`_memo_projection`).
 
 Keys: mongomock (the embedded store behind `mongomock://`) evaluates every query against every
 document of the collection, `_id` included, so a lookup by key costs O(collection size).
@@ -104,6 +105,7 @@ def install() -> None:
     mc.Collection._iter_documents = _iter_documents
     mc.Cursor.__next__ = mc.Cursor.next = _cursor_next
     mc.copy = _Copy()  # the module's `copy.deepcopy`, for its collections alone
+    mc._combine_projection_spec = _memo_projection(mc._combine_projection_spec)
     _patched = True
 
 
@@ -138,6 +140,22 @@ class _Copy:
 
     deepcopy = staticmethod(_document_copy)
     copy = staticmethod(copy.copy)
+
+
+def _memo_projection(combine):
+    """mongomock combines a find's projection into a nested spec again for every document
+    it returns; scoring's batch reads its buckets with a projection of every rating it
+    brings (hundreds of keys), so that took a fifth of its time. The combined spec of the
+    last projections, kept by their items (the spec is only read, never changed)."""
+    cached = functools.lru_cache(maxsize=32)(lambda items: combine(dict(items)))
+
+    def combined(spec):
+        try:
+            return cached(tuple(spec.items()))
+        except TypeError:  # a value that is not hashable (an operator's): not kept
+            return combine(spec)
+
+    return combined
 
 
 def _cursor_next(self):
