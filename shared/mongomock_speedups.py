@@ -127,6 +127,8 @@ def _document_copy(value, memo=None):
     if kind is dict:
         return {k: _document_copy(v) for k, v in value.items()}
     if kind is list:
+        if _IMMUTABLE.issuperset(map(type, value)):  # a row of scalars: its copy is shallow
+            return value[:]
         return [_document_copy(v) for v in value]
     if kind in _ORDERED:  # mongomock keeps some documents in these
         return kind((k, _document_copy(v)) for k, v in value.items())
