@@ -79,7 +79,10 @@ class _Plan(typing.NamedTuple):
 def compile_schema(schema: Schema) -> Callable[[Any], dict] | None:
     """A function loading a value as `schema.load` does, or None if the schema is not one
     this module expresses exactly."""
-    compiled = _compile(schema)
+    try:
+        compiled = _compile(schema)
+    except (TypeError, ValueError):  # a bound or pattern msgspec does not take
+        return None
     if compiled is None:
         return None
     struct, to_dict = compiled
@@ -189,7 +192,8 @@ def _constrained(base, validators):
                     or not v.regex.pattern.startswith("^"):
                 return None  # msgspec searches: equal to marshmallow's match only if anchored
             meta["pattern"] = v.regex.pattern
-        elif type(v) is validate.Range and base is int:
+        elif type(v) is validate.Range and base is int \
+                and all(type(b) is int for b in (v.min, v.max) if b is not None):
             for bound, inclusive, key in ((v.min, v.min_inclusive, "ge"),
                                           (v.max, v.max_inclusive, "le")):
                 if bound is not None:

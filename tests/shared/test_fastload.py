@@ -172,6 +172,7 @@ class _Plain(Schema):
     (Schema.from_dict({"e": fields.Email()})(), False),  # a field it cannot express
     (Schema.from_dict({"s": fields.String(validate=validate.Regexp("a"))})(), False),
     (Schema.from_dict({"s": fields.String(validate=lambda s: True)})(), False),
+    (Schema.from_dict({"n": StrictInteger(validate=validate.Range(0.5, 2))})(), False),
 ])
 def test_only_schemas_it_expresses_exactly_are_compiled(schema, compiled):
     assert (compile_schema(schema) is not None) is compiled
