@@ -7,6 +7,7 @@ from __future__ import annotations
 import contextlib
 import threading
 import zlib
+from datetime import UTC, datetime, timedelta
 
 from services.survey import domain, holds, integrity, keys, tokens
 from services.survey.context import SurveyContext
@@ -19,17 +20,39 @@ from shared.errors import NotFound
 # concurrent posts would otherwise race on the pair's record, each loser judging the
 # pair again (correct, but slow). Other processes still race, and settle as designed.
 _PAIR_LOCKS = tuple(threading.Lock() for _ in range(64))
+# the last arrival time given under each lock: see `_arrival`
+_LAST_ARRIVED = [datetime(1970, 1, 1, tzinfo=UTC)] * len(_PAIR_LOCKS)
+_STEP_BACK = timedelta(seconds=1)
 
 
-def _pair_lock(body: dict, counter: dict, address_hash: str | None):
+def _pair_slot(body: dict, counter: dict, address_hash: str | None) -> int | None:
     """The lock of the rating's (subject, source) as it arrives (the device as sent: the
     lock only orders this process's work; the rules decide what a source is). Taken
     before the arrival time is read, so ratings of one pair arrive here in order."""
     source = body.get("device") or address_hash
     if source is None:
-        return contextlib.nullcontext()
+        return None
     key = pair_key(integrity.subject_of(body.get("official"), counter["code"]), source)
-    return _PAIR_LOCKS[zlib.crc32(key.encode()) % len(_PAIR_LOCKS)]
+    return zlib.crc32(key.encode()) % len(_PAIR_LOCKS)
+
+
+def _arrival(slot: int | None) -> datetime:
+    """Now, to the millisecond, and later than the last arrival under the same lock.
+
+    Ratings are ordered by (given_at, id). Two of one pair stored in the same millisecond
+    (a stuffer's posts queue on the lock and follow each other within one) would be
+    ordered by their random ids, so half of them would arrive "before" the one already
+    judged and send it, and the pair, to be judged again from the store. One millisecond
+    later than the last keeps arrival order instead; it moves a time by a millisecond or
+    two only while ratings of one pair come faster than that (a clock set back by more
+    than a second is followed as it is)."""
+    now = stored_now()
+    if slot is not None:
+        last = _LAST_ARRIVED[slot]
+        if last - _STEP_BACK < now <= last:  # not a clock set back: that is taken as it is
+            now = last + timedelta(milliseconds=1)
+        _LAST_ARRIVED[slot] = now
+    return now
 
 
 def submit_rating(ctx: SurveyContext, body: dict, *, address: str | None,
@@ -50,8 +73,9 @@ def submit_rating(ctx: SurveyContext, body: dict, *, address: str | None,
                                 directory.find("official", official) if official else None)
     if body.get("receipt_code"):
         ratings.claim_receipt(domain.receipt_key(counter, body["receipt_code"]), rating_id)
-    with _pair_lock(body, counter, address_hash):
-        arrived = stored_now()
+    slot = _pair_slot(body, counter, address_hash)
+    with contextlib.nullcontext() if slot is None else _PAIR_LOCKS[slot]:
+        arrived = _arrival(slot)
         placement = holds.placement_of(ctx, body, counter, address_hash=address_hash,
                                        arrived=arrived)
         judged = holds.judge(placement, rating_id, body)
