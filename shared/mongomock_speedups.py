@@ -9,6 +9,7 @@ results, therefore holds one lock per process. Real MongoDB needs none of this.
 Cursors: reading one costs O(n) again, not O(n²) (`_cursor_next`). Copies: documents are
 copied by a copy made for them (`_document_copy`), not the general `copy.deepcopy`.
 Projections: each combined once, not once per document returned (`_memo_projection`).
+Lists of scalars (a bucket's rows) copied and converted in one step (`_rows_whole`).
 
 Keys: mongomock (the embedded store behind `mongomock://`) evaluates every query against every
 document of the collection, `_id` included, so a lookup by key costs O(collection size).
@@ -106,6 +107,12 @@ def install() -> None:
     mc.Cursor.__next__ = mc.Cursor.next = _cursor_next
     mc.copy = _Copy()  # the module's `copy.deepcopy`, for its collections alone
     mc._combine_projection_spec = _memo_projection(mc._combine_projection_spec)
+    mc._copy_field = _rows_whole(mc._copy_field, _IMMUTABLE, lambda v, *_: v[:])
+    from mongomock import helpers
+
+    for name in ("make_datetime_timezone_aware_in_document",
+                 "patch_datetime_awareness_in_document"):
+        setattr(helpers, name, _rows_whole(getattr(helpers, name), _PLAIN, lambda v: list(v)))
     _patched = True
 
 
@@ -142,6 +149,25 @@ class _Copy:
 
     deepcopy = staticmethod(_document_copy)
     copy = staticmethod(copy.copy)
+
+
+# Scalars that no conversion of mongomock's changes (no datetime, no timestamp).
+_PLAIN = frozenset({str, int, float, bool, type(None), bytes, ObjectId, uuid.UUID})
+
+
+def _rows_whole(walk, scalars: frozenset, whole):
+    """mongomock walks every value of a document, one call each, to copy it into a result
+    (`_copy_field`) and to convert its datetimes on the way in and out (the `helpers`
+    functions); a bucket of a month holds thousands of rows of a few numbers each. A list
+    of such scalars is taken `whole` (what the walk gives for it, in one step); anything
+    else is walked as before, the walk's own calls coming back here."""
+
+    def walked(value, *args):
+        if type(value) in (list, tuple) and scalars.issuperset(map(type, value)):
+            return whole(value, *args)
+        return walk(value, *args)
+
+    return walked
 
 
 def _memo_projection(combine):

@@ -140,3 +140,26 @@ def test_the_document_copy_keeps_ordered_documents_ordered_and_their_own():
     assert type(copied) is OrderedDict and type(copied["b"]) is SON
     copied["b"]["x"][1]["y"] = 3
     assert original["b"]["x"][1]["y"] == 2
+
+
+def test_rows_of_scalars_are_read_and_stored_as_mongomock_would():
+    """Lists of scalars taken whole (`_rows_whole`): still each caller's own copy, datetimes
+    in them still made aware on the way out and cut to the millisecond on the way in, and
+    tuples still stored as lists; a projection still picks its rows."""
+    from datetime import UTC, datetime
+
+    mongomock_speedups.install()
+    c = mongomock.MongoClient(tz_aware=True)["db"]["rows"]
+    at = datetime(2026, 3, 1, 8, 0, 0, 123456, tzinfo=UTC)
+    c.insert_one({"_id": "b", "r": {"k1": [5, 4, None, "counted", 0], "k2": (3, 2.5)},
+                  "times": [at, at], "mixed": [1, {"at": at}]})
+    c.update_one({"_id": "b"}, {"$set": {"r.k3": (1, True), "more": [at]}})
+    doc = c.find_one({"_id": "b"})
+    ms = at.replace(microsecond=123000)
+    assert doc == {"_id": "b", "r": {"k1": [5, 4, None, "counted", 0], "k2": [3, 2.5],
+                                     "k3": [1, True]},
+                   "times": [ms, ms], "mixed": [1, {"at": ms}], "more": [ms]}
+    assert all(t.tzinfo is not None for t in [*doc["times"], doc["mixed"][1]["at"]])
+    doc["r"]["k1"].append(9)
+    assert c.find_one({"_id": "b"}, {"r.k1": 1}) == {"_id": "b",
+                                                      "r": {"k1": [5, 4, None, "counted", 0]}}
