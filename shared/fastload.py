@@ -12,7 +12,7 @@ generated data).
 
 Expressed exactly: `String`, `Integer(strict=True)` (and `StrictInteger`), `UUID`,
 `AwareDateTime` (ISO 8601), `Nested` (one), `List`, `Dict` without key or value fields;
-`Length`, `Regexp` (anchored by `^`), `Range` (integers), `OneOf` and `Equal` (strings),
+`Length`, `Regexp`, `Range` (integers), `OneOf` and `Equal` (strings, not on UUIDs or dates),
 `required`, `allow_none`, `load_default`. Datetimes and UUIDs are parsed by the functions
 marshmallow itself uses (`datetime.fromisoformat`, `uuid.UUID`). A schema with a hook
 (`pre_load`, `post_load`, `validates_schema`...) or that keeps unknown fields is not
@@ -141,9 +141,12 @@ def _field_type(field: fields.Field):
     elif kind is StrictInteger or (kind is fields.Integer and field.strict):
         base = int
     elif kind is fields.UUID:
+        if field.validators:  # marshmallow checks them on the UUID, not on its text
+            return None
         base, convert = str, uuid.UUID  # as marshmallow parses a string
     elif kind is fields.AwareDateTime:
-        if field.format not in (None, "iso", "iso8601") or field.default_timezone is not None:
+        if field.format not in (None, "iso", "iso8601") or field.default_timezone is not None \
+                or field.validators:
             return None
         base, convert = str, _aware
     elif kind is fields.Nested:
@@ -188,10 +191,10 @@ def _constrained(base, validators):
             if high is not None:
                 meta["max_length"] = min(high, meta.get("max_length", high))
         elif type(v) is validate.Regexp:
-            if base is not str or "pattern" in meta or v.regex.flags != re.UNICODE \
-                    or not v.regex.pattern.startswith("^"):
-                return None  # msgspec searches: equal to marshmallow's match only if anchored
-            meta["pattern"] = v.regex.pattern
+            if base is not str or "pattern" in meta or v.regex.flags != re.UNICODE:
+                return None
+            # msgspec searches, marshmallow matches: the same once anchored as a whole
+            meta["pattern"] = f"^(?:{v.regex.pattern})"
         elif type(v) is validate.Range and base is int \
                 and all(type(b) is int for b in (v.min, v.max) if b is not None):
             for bound, inclusive, key in ((v.min, v.min_inclusive, "ge"),

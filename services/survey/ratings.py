@@ -7,7 +7,7 @@ from __future__ import annotations
 import contextlib
 import threading
 import zlib
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from services.survey import domain, holds, integrity, keys, tokens
 from services.survey.context import SurveyContext
@@ -20,24 +20,26 @@ from shared.errors import NotFound
 # concurrent posts would otherwise race on the pair's record, each loser judging the
 # pair again (correct, but slow). Other processes still race, and settle as designed.
 _PAIR_LOCKS = tuple(threading.Lock() for _ in range(64))
-# the last arrival time given under each lock: see `_arrival`
-_LAST_ARRIVED = [datetime(1970, 1, 1, tzinfo=UTC)] * len(_PAIR_LOCKS)
+# under each lock, the pair that last took it and the arrival time it was given (`_arrival`)
+_LAST_ARRIVED: list[tuple[str, datetime] | None] = [None] * len(_PAIR_LOCKS)
 _STEP_BACK = timedelta(seconds=1)
 
 
-def _pair_slot(body: dict, counter: dict, address_hash: str | None) -> int | None:
-    """The lock of the rating's (subject, source) as it arrives (the device as sent: the
-    lock only orders this process's work; the rules decide what a source is). Taken
-    before the arrival time is read, so ratings of one pair arrive here in order."""
-    source = body.get("device") or address_hash
+def _pair_of(ctx: SurveyContext, body: dict, counter: dict,
+             address_hash: str | None) -> tuple[str, int] | None:
+    """The rating's (subject, source) as the rules name it (a registered tablet, else the
+    address), and the lock that orders its ratings in this process; taken before the
+    arrival time is read, so ratings of one pair arrive here in order."""
+    source = integrity.source_of(ctx.key(keys.CLIENT_ADDRESS), body.get("device"),
+                                 counter.get("devices") or (), address_hash)
     if source is None:
         return None
     key = pair_key(integrity.subject_of(body.get("official"), counter["code"]), source)
-    return zlib.crc32(key.encode()) % len(_PAIR_LOCKS)
+    return key, zlib.crc32(key.encode()) % len(_PAIR_LOCKS)
 
 
-def _arrival(slot: int | None) -> datetime:
-    """Now, to the millisecond, and later than the last arrival under the same lock.
+def _arrival(pair: tuple[str, int] | None) -> datetime:
+    """Now, to the millisecond, and later than the pair's last arrival in this process.
 
     Ratings are ordered by (given_at, id). Two of one pair stored in the same millisecond
     (a stuffer's posts queue on the lock and follow each other within one) would be
@@ -45,13 +47,15 @@ def _arrival(slot: int | None) -> datetime:
     judged and send it, and the pair, to be judged again from the store. One millisecond
     later than the last keeps arrival order instead; it moves a time by a millisecond or
     two only while ratings of one pair come faster than that (a clock set back by more
-    than a second is followed as it is)."""
+    than a second is followed as it is). Called under the pair's lock."""
     now = stored_now()
-    if slot is not None:
+    if pair is not None:
+        key, slot = pair
         last = _LAST_ARRIVED[slot]
-        if last - _STEP_BACK < now <= last:  # not a clock set back: that is taken as it is
-            now = last + timedelta(milliseconds=1)
-        _LAST_ARRIVED[slot] = now
+        # another pair sharing the lock, or a clock set back: the time is taken as it is
+        if last is not None and last[0] == key and last[1] - _STEP_BACK < now <= last[1]:
+            now = last[1] + timedelta(milliseconds=1)
+        _LAST_ARRIVED[slot] = (key, now)
     return now
 
 
@@ -73,9 +77,9 @@ def submit_rating(ctx: SurveyContext, body: dict, *, address: str | None,
                                 directory.find("official", official) if official else None)
     if body.get("receipt_code"):
         ratings.claim_receipt(domain.receipt_key(counter, body["receipt_code"]), rating_id)
-    slot = _pair_slot(body, counter, address_hash)
-    with contextlib.nullcontext() if slot is None else _PAIR_LOCKS[slot]:
-        arrived = _arrival(slot)
+    pair = _pair_of(ctx, body, counter, address_hash)
+    with contextlib.nullcontext() if pair is None else _PAIR_LOCKS[pair[1]]:
+        arrived = _arrival(pair)
         placement = holds.placement_of(ctx, body, counter, address_hash=address_hash,
                                        arrived=arrived)
         judged = holds.judge(placement, rating_id, body)

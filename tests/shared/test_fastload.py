@@ -170,12 +170,21 @@ class _Plain(Schema):
     (_Plain(), True),
     (_Plain(only=("code",)), False),
     (Schema.from_dict({"e": fields.Email()})(), False),  # a field it cannot express
-    (Schema.from_dict({"s": fields.String(validate=validate.Regexp("a"))})(), False),
+    (Schema.from_dict({"u": fields.UUID(validate=validate.OneOf([UUID]))})(), False),
     (Schema.from_dict({"s": fields.String(validate=lambda s: True)})(), False),
     (Schema.from_dict({"n": StrictInteger(validate=validate.Range(0.5, 2))})(), False),
 ])
 def test_only_schemas_it_expresses_exactly_are_compiled(schema, compiled):
     assert (compile_schema(schema) is not None) is compiled
+
+
+@pytest.mark.parametrize("pattern, text", [("^a|b", "xb"), ("a", "xa"), ("a$", "ba")])
+def test_a_pattern_matches_from_the_start_as_marshmallow(pattern, text):
+    loader = Loader(Schema.from_dict({"s": fields.String(validate=validate.Regexp(pattern))})())
+    assert loader.compiled
+    assert _outcome(loader._compiled, {"s": text}) == "refused"
+    assert loader.validate({"s": text})  # marshmallow's word: refused
+    assert loader.load({"s": text[1:]}) == {"s": text[1:]}
 
 
 def test_defaults_exclusive_ranges_and_lists_as_marshmallow():

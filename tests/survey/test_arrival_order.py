@@ -44,3 +44,12 @@ def test_one_pairs_ratings_in_one_millisecond_keep_their_order(client, token, mo
     assert given_at(post()) == STUCK + timedelta(seconds=5)
     now[0] = STUCK - timedelta(hours=1)
     assert given_at(post()) == STUCK - timedelta(hours=1)
+
+
+def test_pairs_sharing_a_lock_keep_their_own_times(monkeypatch):
+    monkeypatch.setattr(ratings_module, "stored_now", lambda: STUCK)
+    monkeypatch.setattr(ratings_module, "_LAST_ARRIVED", [None] * 64)
+    arrive = ratings_module._arrival
+    assert [arrive(("o:CB1|a:x", 3)), arrive(("o:CB1|a:x", 3)), arrive(("o:CB2|a:y", 3)),
+            arrive(("o:CB1|a:x", 3)), arrive(None)] == \
+        [STUCK, STUCK + timedelta(milliseconds=1), STUCK, STUCK, STUCK]
