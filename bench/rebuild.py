@@ -123,8 +123,8 @@ def run(url: str, *, ratings: int, large: int, timeout: float = 3600) -> Rebuild
     """Three rebuilds: `ratings` in batches, the same one by one, `large` in batches."""
     passes = {label: one_pass(url, label, n, batch, timeout)
               for label, n, batch in (("batched", ratings, SCORING_BATCH),
-                                                        ("per_event", ratings, 1),
-                                                        ("batched_large", large, SCORING_BATCH))}
+                                      ("per_event", ratings, 1),
+                                      ("batched_large", large, SCORING_BATCH))}
     fast, slow = passes["batched"].applied_s, passes["per_event"].applied_s
     return RebuildFigures(ratings=ratings, large=large, passes=passes,
                           speedup=slow / fast if fast and slow else None)

@@ -29,6 +29,7 @@ class ConfigError(ValueError):
 # events scoring applies together at most (SCORING_BATCH; its prefetch is twice this)
 SCORING_BATCH = 500
 
+
 @dataclass(frozen=True)
 class Settings:
     """Everything a service reads from its environment."""

@@ -216,11 +216,11 @@ def make_event(
     was first published, and its consumer validates it again on arrival (an invalid one is
     dead-lettered there, alone, and the rest of the replay goes on); checking here too
     took a quarter of a replay's time."""
-    schema = DATA_SCHEMAS.get(type)
-    if schema is None:
+    loader = _LOADERS.get(type)
+    if loader is None:
         raise ValueError(f"unknown event type {type!r}")
     wire = json_safe(data)
-    errors = _LOADERS[type].validate(wire) if validate else None
+    errors = loader.validate(wire) if validate else None
     if errors:
         raise ValueError(f"invalid {type} data: {errors}")
     kwargs = {"id": id} if id else {}

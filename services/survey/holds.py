@@ -58,22 +58,31 @@ class Placement:
         return integrity.burst_namer(self.burst_key, self.subject, self.source)
 
 
-def placement_of(ctx, body: dict, counter: dict, *, address_hash: str | None,
-          arrived: datetime) -> Placement:
-    """Judge what a rating is by itself and find its pair (the counter's unit's rules)."""
+def pair_of(ctx, body: dict, counter: dict, address_hash: str | None
+            ) -> tuple[str, str | None]:
+    """A rating's (subject, source) as the rules name them: the official rated (else the
+    counter), and a registered tablet (else the address; None: neither known)."""
+    return (integrity.subject_of(body.get("official"), counter["code"]),
+            integrity.source_of(ctx.key(keys.CLIENT_ADDRESS), body.get("device"),
+                                counter.get("devices") or (), address_hash))
+
+
+def placement_of(ctx, body: dict, counter: dict, *, pair: tuple[str, str | None],
+                 arrived: datetime) -> Placement:
+    """Judge what a rating is by itself, with its pair (`pair_of`) and the counter's unit's
+    rules."""
     unit = directory.rules_of(counter["unit"])
     given_at, clock_reason = integrity.clock(body.get("given_at"), arrived)
     own = integrity.own_reasons(
         given_at=given_at, clock_reason=clock_reason, hours=unit.get("opening_hours"),
         tz=ctx.settings.tz, receipt_pattern=unit.get("receipt_format"),
         receipt_code=body.get("receipt_code"))
-    key = ctx.key(keys.CLIENT_ADDRESS)
+    subject, source = pair
     return Placement(
-        subject=integrity.subject_of(body.get("official"), counter["code"]),
-        source=integrity.source_of(key, body.get("device"), counter.get("devices") or (),
-                                   address_hash),
+        subject=subject, source=source,
         rule=integrity.burst_rule(unit.get("rating_burst"), ctx.settings.rating_burst),
-        runs=bool(body.get("official")), burst_key=key, given_at=given_at, own=tuple(own))
+        runs=bool(body.get("official")), burst_key=ctx.key(keys.CLIENT_ADDRESS),
+        given_at=given_at, own=tuple(own))
 
 
 def _state(own, verdict: Verdict | None, decision: dict | None = None) -> dict:

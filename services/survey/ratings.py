@@ -9,7 +9,7 @@ import threading
 import zlib
 from datetime import datetime, timedelta
 
-from services.survey import domain, holds, integrity, keys, tokens
+from services.survey import domain, holds, keys, tokens
 from services.survey.context import SurveyContext
 from services.survey.store import directory, ratings
 from services.survey.store.holds import pair_key
@@ -25,16 +25,12 @@ _LAST_ARRIVED: list[tuple[str, datetime] | None] = [None] * len(_PAIR_LOCKS)
 _STEP_BACK = timedelta(seconds=1)
 
 
-def _pair_of(ctx: SurveyContext, body: dict, counter: dict,
-             address_hash: str | None) -> tuple[str, int] | None:
-    """The rating's (subject, source) as the rules name it (a registered tablet, else the
-    address), and the lock that orders its ratings in this process; taken before the
-    arrival time is read, so ratings of one pair arrive here in order."""
-    source = integrity.source_of(ctx.key(keys.CLIENT_ADDRESS), body.get("device"),
-                                 counter.get("devices") or (), address_hash)
+def _pair_lock(subject: str, source: str | None) -> tuple[str, int] | None:
+    """The pair's key and the lock that orders its ratings in this process; taken before
+    the arrival time is read, so ratings of one pair arrive here in order."""
     if source is None:
         return None
-    key = pair_key(integrity.subject_of(body.get("official"), counter["code"]), source)
+    key = pair_key(subject, source)
     return key, zlib.crc32(key.encode()) % len(_PAIR_LOCKS)
 
 
@@ -77,10 +73,11 @@ def submit_rating(ctx: SurveyContext, body: dict, *, address: str | None,
                                 directory.find("official", official) if official else None)
     if body.get("receipt_code"):
         ratings.claim_receipt(domain.receipt_key(counter, body["receipt_code"]), rating_id)
-    pair = _pair_of(ctx, body, counter, address_hash)
-    with contextlib.nullcontext() if pair is None else _PAIR_LOCKS[pair[1]]:
-        arrived = _arrival(pair)
-        placement = holds.placement_of(ctx, body, counter, address_hash=address_hash,
+    subject, source = holds.pair_of(ctx, body, counter, address_hash)
+    lock = _pair_lock(subject, source)
+    with contextlib.nullcontext() if lock is None else _PAIR_LOCKS[lock[1]]:
+        arrived = _arrival(lock)
+        placement = holds.placement_of(ctx, body, counter, pair=(subject, source),
                                        arrived=arrived)
         judged = holds.judge(placement, rating_id, body)
         data = domain.rating_data(body, counter, arrived, state=judged.state)
