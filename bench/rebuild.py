@@ -6,10 +6,16 @@ an official. Scoring runs as its own process (gunicorn, one worker) on an empty 
 As `python -m services.scoring rebuild` does, the bench holds scoring's score publishing,
 asks survey to replay everything to scoring (POST /api/v1/replays), and times two steps:
 every event applied (queue empty), then the hold ended and every score derived once; one
-unit's count checks the result. Three passes in the same run: n ratings with scoring
-applying events in batches (as it runs), the same n one event at a time (SCORING_BATCH=1:
-the reference), and 3n in batches (is memory flat as the data grows?). Scoring's memory
-is sampled every half second (resident set of its processes, /proc).
+unit's count checks the result. Four passes in the same run:
+- `batched`: n ratings as a rebuild runs now: survey packs 500 events to a message
+  (REPLAY_PACK), scoring applies them in batches of 500 (SCORING_BATCH);
+- `per_event`: the same n one event a message, applied one at a time (SCORING_BATCH=1):
+  the reference, the path before batches;
+- `batched_unpacked`: the same n one event a message, applied in batches (what packs
+  add);
+- `batched_large`: 3n as `batched` (is memory flat as the data grows?).
+Scoring's memory and the progress are sampled every 0.2 s (resident set of its
+processes, /proc), which bounds each time's resolution.
 """
 
 from __future__ import annotations
@@ -24,7 +30,7 @@ from devkit import rabbit
 from devkit.apps import ADMIN, ADMIN_TOKEN, seed_directory
 from devkit.procs import ServiceProcess, free_port
 from shared import topology
-from shared.config import SCORING_BATCH
+from shared.config import REPLAY_PACK, SCORING_BATCH
 
 UNITS = 5
 OFFICIALS = [f"CB{i:03d}" for i in range(50)]
@@ -32,9 +38,10 @@ OFFICIALS = [f"CB{i:03d}" for i in range(50)]
 
 @dataclass
 class RebuildPass:
-    label: str              # batched, per_event, batched_large
+    label: str              # batched, per_event, batched_unpacked, batched_large
     ratings: int
     batch: int              # SCORING_BATCH
+    per_message: int        # events survey packs in one message
     events: int             # published by the replay: the ratings and the directory
     replayed_s: float | None  # survey's replay finished publishing (every event confirmed)
     applied_s: float | None  # every event applied, score publishing held
@@ -120,17 +127,20 @@ def _seed(url: str, client) -> None:
 
 
 def run(url: str, *, ratings: int, large: int, timeout: float = 3600) -> RebuildFigures:
-    """Three rebuilds: `ratings` in batches, the same one by one, `large` in batches."""
-    passes = {label: one_pass(url, label, n, batch, timeout)
-              for label, n, batch in (("batched", ratings, SCORING_BATCH),
-                                      ("per_event", ratings, 1),
-                                      ("batched_large", large, SCORING_BATCH))}
+    """Four rebuilds (see the module's text)."""
+    passes = {label: one_pass(url, label, n, batch, timeout, per_message)
+              for label, n, batch, per_message in (
+                  ("batched", ratings, SCORING_BATCH, REPLAY_PACK),
+                  ("per_event", ratings, 1, 1),
+                  ("batched_unpacked", ratings, SCORING_BATCH, 1),
+                  ("batched_large", large, SCORING_BATCH, REPLAY_PACK))}
     fast, slow = passes["batched"].applied_s, passes["per_event"].applied_s
     return RebuildFigures(ratings=ratings, large=large, passes=passes,
                           speedup=slow / fast if fast and slow else None)
 
 
-def one_pass(url: str, label: str, ratings: int, batch: int, timeout: float) -> RebuildPass:
+def one_pass(url: str, label: str, ratings: int, batch: int, timeout: float,
+             per_message: int = REPLAY_PACK) -> RebuildPass:
     """Rebuild a new scoring from a survey holding `ratings` ratings."""
     fresh_topology(url)
     survey, stop_survey = _start_survey(url)
@@ -147,8 +157,8 @@ def one_pass(url: str, label: str, ratings: int, batch: int, timeout: float) -> 
         started = time.perf_counter()
         # as `python -m services.scoring rebuild` does: publishing held during the replay
         api.put("/api/v1/scoring/hold", json={"seconds": 3600}, headers=ADMIN)
-        job = client.post("/api/v1/replays", json={"target": "scoring"},
-                          headers=ADMIN).get_json()
+        job = client.post("/api/v1/replays", json={
+            "target": "scoring", "events_per_message": per_message}, headers=ADMIN).get_json()
         applied, replayed_s, replayed = None, None, {"published": 0}
         while time.perf_counter() - started < timeout:
             peak = max(peak, rss_mib(scoring.proc.pid))
@@ -164,14 +174,14 @@ def one_pass(url: str, label: str, ratings: int, batch: int, timeout: float) -> 
             elif done and status["publishing_held_until"] is None \
                     and not status["catching_up_after_hold"]:
                 break
-            time.sleep(0.5)
+            time.sleep(0.2)
         total = time.perf_counter() - started
         check = api.get("/api/v1/scores/units/U0?period=2026", headers=ADMIN, timeout=60).json()
     finally:
         if scoring is not None:
             scoring.stop()
         stop_survey()
-    return RebuildPass(label=label, ratings=ratings, batch=batch,
+    return RebuildPass(label=label, ratings=ratings, batch=batch, per_message=per_message,
                        events=replayed["published"], replayed_s=replayed_s, applied_s=applied,
                        scores_s=total,
                        applied_per_s=replayed["published"] / applied if applied else None,

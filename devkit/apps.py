@@ -66,9 +66,29 @@ def rating_body(token: str, **fields) -> dict:
     return body
 
 
+def unpacked(messages: list) -> list:
+    """Messages with each pack (a replay's) taken apart into messages of its events, as
+    they would be one event a message (routing key `replay.<consumer>.<type>`)."""
+    import json
+
+    from shared.messages import PACK_TYPE, OutgoingMessage, unpack
+
+    out = []
+    for m in messages:
+        if m.type != PACK_TYPE:
+            out.append(m)
+            continue
+        for body, _ in unpack(m.body):
+            doc = json.loads(body)
+            out.append(OutgoingMessage(m.routing_key.removesuffix(PACK_TYPE) + doc["type"],
+                                       body, doc["id"], doc["type"]))
+    return out
+
+
 def queued_events(running: Running, queue: str, *types: str) -> list:
-    """Events waiting in one of the in-process bus's queues (all types when none given)."""
+    """Events waiting in one of the in-process bus's queues (all types when none given),
+    packs taken apart."""
     from shared import events as ev
 
-    return [ev.load_event(m.body) for m in running.bus.waiting(queue)
+    return [ev.load_event(m.body) for m in unpacked(running.bus.waiting(queue))
             if not types or m.type in types]

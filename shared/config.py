@@ -28,6 +28,8 @@ class ConfigError(ValueError):
 
 # events scoring applies together at most (SCORING_BATCH; its prefetch is twice this)
 SCORING_BATCH = 500
+# events a replay packs in one message, by default: one of scoring's batches
+REPLAY_PACK = SCORING_BATCH
 
 
 @dataclass(frozen=True)

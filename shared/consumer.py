@@ -23,10 +23,10 @@ from shared.loop import STOP, BackgroundLoop, Backoff
 from shared.messages import (
     ACK,
     DEAD_LETTER,
+    PACK_TYPE,
     BatchHandler,
     Handler,
-    handle_batch,
-    handle_until_settled,
+    handle_deliveries,
     retry_delay,
 )
 
@@ -59,6 +59,7 @@ class RabbitConsumer:
         self._batch_max = max(1, batch_max)
         self._batch_wait = min(max(0.0, batch_wait), 0.05)
         self._pending: deque = deque()
+        self._pending_events = 0  # a pack counts as a whole batch
         self._draining = False
         self._healthy = healthy
         self.spec = spec
@@ -148,24 +149,28 @@ class RabbitConsumer:
             self._inflight_gauge.set(self._inflight)
         headers = properties.headers or {}
         count = int(headers.get("x-delivery-count", 0) or 0)
-        item = (conn, channel, method.delivery_tag, properties.message_id, count, body)
+        weight = self._batch_max if properties.type == PACK_TYPE else 1
+        item = (conn, channel, method.delivery_tag, properties.message_id, count, body,
+                properties.type, weight)
         if self._batch_handler is None:
             self._worker.submit(self._process, *item)
             return
         with self._more:
             self._pending.append(item)
+            self._pending_events += weight
             start, self._draining = not self._draining, True
-            if len(self._pending) >= self._batch_max:
+            if self._pending_events >= self._batch_max:
                 # the worker waits for a full batch (or its time): waking it for every
                 # delivery cost a thread switch each
                 self._more.notify()
         if start:
             self._worker.submit(self._drain_batches)
 
-    def _process(self, conn, channel, delivery_tag, message_id, delivery_count, body) -> None:
-        outcome = handle_until_settled(body, self._handler, queue=self.spec.name,
-                                       message_id=message_id, healthy=self._healthy,
-                                       stopping=self._stopping)
+    def _process(self, conn, channel, delivery_tag, message_id, delivery_count, body,
+                 type_, _weight) -> None:
+        outcome = handle_deliveries([(body, message_id, type_)], self._handler, None, 1,
+                                    queue=self.spec.name, healthy=self._healthy,
+                                    stopping=self._stopping)[0]
         if outcome not in (ACK, DEAD_LETTER):
             # Give the failing dependency time to recover before the next delivery.
             self._stopping.wait(retry_delay(delivery_count))
@@ -176,17 +181,21 @@ class RabbitConsumer:
         a low rate a batch is one delivery, after at most `batch_wait`)."""
         while True:
             with self._more:
-                if len(self._pending) < self._batch_max and self._batch_wait:
-                    self._more.wait_for(lambda: len(self._pending) >= self._batch_max
+                if self._pending_events < self._batch_max and self._batch_wait:
+                    self._more.wait_for(lambda: self._pending_events >= self._batch_max
                                         or self._stopping.is_set(), timeout=self._batch_wait)
-                batch = [self._pending.popleft()
-                         for _ in range(min(len(self._pending), self._batch_max))]
+                batch, taken = [], 0
+                while self._pending and taken < self._batch_max:
+                    batch.append(self._pending.popleft())
+                    taken += batch[-1][7]
+                self._pending_events -= taken
                 if not batch:
                     self._draining = False
                     return
-            outcomes = handle_batch([(item[5], item[3]) for item in batch], self._handler,
-                                    self._batch_handler, queue=self.spec.name,
-                                    healthy=self._healthy, stopping=self._stopping)
+            outcomes = handle_deliveries([(item[5], item[3], item[6]) for item in batch],
+                                         self._handler, self._batch_handler, self._batch_max,
+                                         queue=self.spec.name, healthy=self._healthy,
+                                         stopping=self._stopping)
             if any(o not in (ACK, DEAD_LETTER) for o in outcomes):
                 self._stopping.wait(retry_delay(max(item[4] for item in batch)))
             for (conn, channel, tag, *_), outcome in zip(batch, outcomes, strict=True):

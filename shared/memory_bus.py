@@ -19,14 +19,14 @@ from shared.loop import BackgroundLoop
 from shared.messages import (
     ACK,
     DEAD_LETTER,
+    PACK_TYPE,
     BatchHandler,
     Handler,
     OutgoingMessage,
     PublishError,
     SinglePublish,
     Unroutable,
-    handle_batch,
-    handle_until_settled,
+    handle_deliveries,
     retry_delay,
 )
 
@@ -235,19 +235,22 @@ class MemoryConsumer:
         if self._batch_handler is None:
             self._process(delivery, queue, dead)
             return 0
-        batch = [delivery, *queue.get_more(self._batch_max - 1, self._batch_wait)]
-        outcomes = handle_batch([(d.message.body, d.message.message_id) for d in batch],
-                                self._handler, self._batch_handler, queue=self.spec.name,
-                                healthy=self._healthy, stopping=self._stopping)
+        batch = [delivery]
+        if delivery.message.type != PACK_TYPE:  # a pack is a batch of its own
+            batch += queue.get_more(self._batch_max - 1, self._batch_wait)
+        outcomes = handle_deliveries(
+            [(d.message.body, d.message.message_id, d.message.type) for d in batch],
+            self._handler, self._batch_handler, self._batch_max, queue=self.spec.name,
+            healthy=self._healthy, stopping=self._stopping)
         for d, outcome in zip(batch, outcomes, strict=True):
             self._settle(d, outcome, queue, dead)
         return 0
 
     def _process(self, delivery: _Delivery, queue: _Queue, dead: _Queue) -> None:
         msg = delivery.message
-        outcome = handle_until_settled(msg.body, self._handler, queue=self.spec.name,
-                                       message_id=msg.message_id, healthy=self._healthy,
-                                       stopping=self._stopping)
+        outcome = handle_deliveries([(msg.body, msg.message_id, msg.type)], self._handler,
+                                    None, 1, queue=self.spec.name, healthy=self._healthy,
+                                    stopping=self._stopping)[0]
         self._settle(delivery, outcome, queue, dead)
 
     def _settle(self, delivery: _Delivery, outcome: str, queue: _Queue, dead: _Queue) -> None:

@@ -6,7 +6,8 @@ while the consumer applies a backlog) fails with "dictionary changed size during
 iteration". Every collection operation, and the moment a cursor materialises its
 results, therefore holds one lock per process. Real MongoDB needs none of this.
 
-Cursors: reading one costs O(n) again, not O(n²) (`_cursor_next`). Copies: documents are
+Cursors: reading one costs O(n) again, not O(n²) (`_cursor_next`), and an unsorted one
+gives its first documents without copying every other first (`_streamed`). Copies: documents are
 copied by a copy made for them (`_document_copy`), not the general `copy.deepcopy`.
 Projections: each combined once, not once per document returned (`_memo_projection`).
 Lists of scalars (a bucket's rows) copied and converted in one step (`_rows_whole`).
@@ -192,9 +193,48 @@ def _cursor_next(self):
     replay of 100,000 ratings spent most of its time there. The same document, by index."""
     if self._limit and self._emitted >= abs(self._limit):
         raise StopIteration
-    results = self._compute_results()  # every result, computed once (under the lock)
     index = self._skip + self._emitted
+    if self._sort or (self._results is not None
+                      and self._factory_last_generated_results is self._factory):
+        results = self._compute_results()  # every result, computed once (under the lock)
+    else:
+        results = _streamed(self, index)
     if index >= len(results):
         raise StopIteration
     self._emitted += 1
     return results[index]
+
+
+STREAM_CHUNK = 1000
+
+
+def _streamed(cursor, index: int) -> list:
+    """An unsorted cursor's results up to `index` at least, copied a chunk at a time (as a
+    MongoDB cursor returns batches): mongomock copies every result before it returns the
+    first, which made a replay of 100,000 ratings wait 1.5 s for its first event. The
+    matching documents are found when the cursor starts; each is read as it stands when
+    its chunk is (changed, replaced, or skipped if removed or no longer matching), as a
+    MongoDB cursor reads each batch when it gets there."""
+    from mongomock.filtering import filter_applies
+
+    stream = cursor.__dict__.get("_congso_stream")
+    if stream is None or stream[0] is not cursor._factory:  # new, or sorted/changed since
+        with LOCK:
+            found = [doc["_id"] for doc in cursor.collection._iter_documents(cursor._spec)]
+        stream = cursor._congso_stream = (cursor._factory, found, [])
+    _, found, rows = stream
+    collection = cursor.collection
+    while index >= len(rows) and found:
+        with LOCK:
+            chunk, found[:STREAM_CHUNK] = found[:STREAM_CHUNK], []
+            stored = collection._store._documents
+            current = [stored.get(key) for key in chunk]
+            copied = [collection._copy_only_fields(doc, cursor._projection, dict)
+                      for doc in current
+                      if doc is not None and filter_applies(cursor._spec, doc)]
+            if collection.codec_options.tz_aware:
+                from mongomock import helpers
+
+                copied = [helpers.make_datetime_timezone_aware_in_document(x) for x in copied]
+        rows.extend(copied)
+    return rows

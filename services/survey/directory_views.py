@@ -172,9 +172,10 @@ def import_directory():
 @blp.doc(security=SECURITY)
 def post_replay(body: dict):
     """Publish every stored record again, to one consumer only (to rebuild its database)."""
-    job = replay.start_replay(context(), body["target"])
+    job = replay.start_replay(context(), body["target"], body["events_per_message"])
     audit_log.record(context(), "replay_started", target=body["target"],
-                     details={"job": job["_id"]})
+                     details={"job": job["_id"],
+                              "events_per_message": body["events_per_message"]})
     return job
 
 

@@ -6,6 +6,7 @@ from marshmallow import Schema, ValidationError, fields, post_load, validate, va
 
 from services.survey.domain import local_path
 from services.survey.holds_schemas import integrity_fields, integrity_out
+from shared.config import REPLAY_PACK
 from shared.schemas import (
     CRITERIA,
     FACTORS,
@@ -250,11 +251,16 @@ class UnitFilter(Strict):
 
 class ReplayIn(Strict):
     target = fields.String(required=True, validate=validate.OneOf(["scoring", "notify"]))
+    events_per_message = fields.Integer(
+        load_default=REPLAY_PACK, validate=validate.Range(1, 1000),
+        metadata={"description": "events packed in one message (a CloudEvents envelope of "
+                                 "type `congso.pack`); 1: each event a message of its own"})
 
 
 class ReplayOut(Schema):
     id = fields.String(attribute="_id")
     target = fields.String()
+    events_per_message = fields.Integer()
     status = fields.String(metadata={"enum": ["running", "done", "failed"]})
     published = fields.Integer()
     failed_attempts = fields.Integer()

@@ -14,7 +14,7 @@ from shared import events as ev
 from shared import memory_bus, topology
 from shared.bus import RabbitBus
 from shared.memory_bus import MemoryBus
-from shared.messages import OutgoingMessage, Unroutable
+from shared.messages import PACK_TYPE, OutgoingMessage, Unroutable, pack
 from tests.conftest import wait_for
 
 SPEC = topology.queue_for("scoring")
@@ -262,3 +262,85 @@ def test_at_a_low_rate_a_batch_is_one_message_and_waits_little(bus):
         pub.publish(OutgoingMessage.from_event(rating_event(n)))
         wait_for(lambda n=n: len(batches.batches) == n + 1, timeout=5, message="batch")
     assert [len(b) for b in batches.batches] == [1, 1, 1]
+
+
+def packed(events: list, size: int) -> list[OutgoingMessage]:
+    """The events in packs of `size`, as a replay to scoring sends them."""
+    key = topology.replay_key("scoring", PACK_TYPE)
+    return [pack([e.to_bytes() for e in events[i:i + size]], source="/test", routing_key=key)
+            for i in range(0, len(events), size)]
+
+
+@pytest.mark.parametrize("batch_max", [1, 100])  # one at a time, and in batches
+def test_a_pack_is_handled_as_its_events_and_acknowledged_once_all_are(bus, batch_max):
+    batches, single = BatchRecorder(), Recorder()
+    events = [rating_event(n) for n in range(250)]
+    messages = packed(events, 120)
+    assert [m.events for m in messages] == [120, 120, 10]
+    assert bus.publisher().publish_many(messages) == [None] * 3
+    options = {"batch_handler": batches, "batch_max": batch_max} if batch_max > 1 else {}
+    consumer = bus.consume(single, **options)
+    handled = (lambda: [i for b in batches.batches for i in b]) if batch_max > 1 else \
+        (lambda: single.done)
+    wait_for(lambda: len(handled()) == 250, message="every event of the packs")
+    assert sorted(handled()) == sorted(e.id for e in events)
+    if batch_max > 1:  # a pack's events go to the batch handler in batches of batch_max
+        assert max(map(len, batches.batches)) == 100 and single.calls == []
+    wait_for(lambda: consumer.inflight == 0, message="every pack acknowledged")
+    assert bus.dead_letters() == []
+
+
+@pytest.mark.parametrize("batch_max", [1, 100])
+def test_a_bad_event_in_a_pack_dead_letters_the_pack_and_the_rest_is_applied(bus, batch_max):
+    """The pack is kept whole in the dead-letter queue, for whoever looks into it; applying
+    it again later changes nothing (handlers are idempotent)."""
+    single = Recorder()
+    events = [rating_event(n) for n in range(30)]
+    broken = events[4].to_dict()
+    broken["data"]["overall"] = 9  # its schema refuses it
+    import json
+
+    bodies = [e.to_bytes() for e in events]
+    bodies[4] = json.dumps(broken).encode()
+    message = pack(bodies, source="/test", routing_key=topology.replay_key("scoring", PACK_TYPE))
+    batches = BatchRecorder()
+    options = {"batch_handler": batches, "batch_max": batch_max} if batch_max > 1 else {}
+    consumer = bus.consume(single, **options)
+    bus.publisher().publish(message)
+    dead = wait_for(lambda: bus.dead_letters(), timeout=20, message="the pack dead-lettered")
+    assert dead == [message.body]
+    applied = set(single.done) | {i for b in batches.batches for i in b}
+    assert applied == {e.id for e in events} - {events[4].id}
+    wait_for(lambda: consumer.inflight == 0, message="nothing left in hand")
+
+
+def test_a_pack_whose_events_keep_failing_is_given_back_then_dead_lettered(bus):
+    failing = rating_event(3)
+    calls = []
+
+    def handler(event: ev.Event) -> None:
+        calls.append(event.id)
+        if event.id == failing.id:
+            raise RuntimeError("fails every time")
+
+    bus.consume(handler)
+    events = [rating_event(n) for n in range(5)]
+    events[3] = failing
+    message = packed(events, 5)[0]
+    bus.publisher().publish(message)
+    dead = wait_for(lambda: bus.dead_letters(), timeout=20, message="the pack dead-lettered")
+    assert dead == [message.body]
+    # every delivery of the pack handled all its events again (idempotent handlers)
+    assert calls.count(events[0].id) == calls.count(failing.id) == topology.DELIVERY_LIMIT + 1
+
+
+def test_a_message_typed_as_a_pack_that_is_not_one_is_dead_lettered(bus):
+    recorder = Recorder()
+    bus.consume(recorder)
+    good = rating_event(1)
+    pub = bus.publisher()
+    # an event alone, not a pack: it must not be applied (or lost) as if it were one
+    pub.publish(OutgoingMessage(topology.replay_key("scoring", PACK_TYPE), good.to_bytes(),
+                                "not-a-pack", PACK_TYPE))
+    assert wait_for(lambda: bus.dead_letters(), message="dead letter") == [good.to_bytes()]
+    assert recorder.calls == []

@@ -163,3 +163,63 @@ def test_rows_of_scalars_are_read_and_stored_as_mongomock_would():
     doc["r"]["k1"].append(9)
     assert c.find_one({"_id": "b"}, {"r.k1": 1}) == {"_id": "b",
                                                       "r": {"k1": [5, 4, None, "counted", 0]}}
+
+
+def _as_mongomock_computes(cursor) -> list:
+    """What mongomock's own cursor gives: every result computed, then read in order."""
+    return list(cursor._compute_results(with_limit_and_skip=True))
+
+
+@pytest.mark.parametrize("query,projection,skip,limit", [
+    ({}, None, 0, 0), ({"tag": "odd"}, {"n": 1}, 0, 0), ({}, {"tag": 0}, 5, 10),
+    ({"n": {"$gte": 10}}, None, 45, 0), ({}, None, 3, -4), ({"_id": {"$in": ["k1", "k9"]}},
+                                                            {"_id": 0}, 0, 0)])
+def test_an_unsorted_cursor_streams_the_same_documents_in_the_same_order(
+        coll, query, projection, skip, limit):
+    streamed = list(coll.find(query, projection, skip=skip, limit=limit))
+    assert streamed == _as_mongomock_computes(coll.find(query, projection, skip=skip,
+                                                        limit=limit))
+    cursor = coll.find(query, projection, skip=skip, limit=limit)
+    head = [d for _, d in zip(range(1), cursor, strict=False)]
+    cursor.rewind()  # read again from the start, after one chunk was read
+    assert head == streamed[:1] and list(cursor) == streamed
+
+
+def test_an_unsorted_cursor_gives_its_first_document_before_copying_the_rest(monkeypatch):
+    mongomock_speedups.install()
+    c = mongomock.MongoClient()["db"]["stream"]
+    c.insert_many([{"_id": i, "v": [i, i]} for i in range(5 * mongomock_speedups.STREAM_CHUNK)])
+    copies = []
+    original = mongomock.collection.Collection._copy_only_fields
+
+    def counting(self, doc, *args):
+        copies.append(doc["_id"])
+        return original(self, doc, *args)
+
+    monkeypatch.setattr(mongomock.collection.Collection, "_copy_only_fields", counting)
+    cursor = c.find({})
+    assert next(cursor)["_id"] == 0
+    assert len(copies) == mongomock_speedups.STREAM_CHUNK  # one chunk, not 5,000
+    assert [d["_id"] for d in cursor] == list(range(1, 5 * mongomock_speedups.STREAM_CHUNK))
+    assert len(copies) == 5 * mongomock_speedups.STREAM_CHUNK  # each copied once
+
+
+def test_a_streamed_cursor_reads_each_chunk_as_the_documents_stand_then():
+    """As a MongoDB cursor reads each batch when it gets there: changed documents come
+    changed, removed ones or ones that no longer match do not come at all."""
+    mongomock_speedups.install()
+    chunk = mongomock_speedups.STREAM_CHUNK
+    c = mongomock.MongoClient()["db"]["live"]
+    c.insert_many([{"_id": i, "kept": True} for i in range(2 * chunk)])
+    cursor = c.find({"kept": True})
+    assert next(cursor)["_id"] == 0
+    c.update_one({"_id": 1}, {"$set": {"n": "first chunk: already copied"}})
+    c.update_one({"_id": chunk}, {"$set": {"n": "changed"}})
+    c.delete_one({"_id": chunk + 1})
+    c.update_one({"_id": chunk + 2}, {"$set": {"kept": False}})
+    c.replace_one({"_id": chunk + 3}, {"kept": True, "n": "replaced"})
+    rest = {d["_id"]: d for d in cursor}
+    assert "n" not in rest[1]
+    assert rest[chunk]["n"] == "changed" and rest[chunk + 3]["n"] == "replaced"
+    assert chunk + 1 not in rest and chunk + 2 not in rest
+    assert len(rest) == 2 * chunk - 1 - 2

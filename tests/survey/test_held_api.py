@@ -12,7 +12,7 @@ from types import SimpleNamespace
 import limits.storage.memory
 import pytest
 
-from devkit.apps import ADMIN, make_settings, rating_body, seed_directory, start
+from devkit.apps import ADMIN, make_settings, rating_body, seed_directory, start, unpacked
 from services.survey import ratelimit
 from services.survey import ratings as ratings_module
 from services.survey.app import create_app
@@ -72,7 +72,7 @@ def suspect(client, unit: str = "U1", headers=ADMIN, **query):
 
 def events(survey) -> list[ev.Event]:
     survey.runtime.get("survey.relay").flush()
-    return [ev.load_event(m.body) for m in survey.bus.waiting(topology.queue_for("scoring").name)
+    return [ev.load_event(m.body) for m in unpacked(survey.bus.waiting(topology.queue_for("scoring").name))
             if m.type in (ev.RATING_SUBMITTED, "rating.status_changed")]
 
 
@@ -361,7 +361,7 @@ def test_a_replay_publishes_each_rating_as_it_stands(survey, client, token, cloc
     assert r.status_code == 202
     wait_for(lambda: client.get(f"/api/v1/replays/{r.get_json()['id']}", headers=ADMIN
                                 ).get_json()["status"] == "done", message="the replay")
-    replayed = [ev.load_event(m.body) for m in survey.bus.waiting(queue)
+    replayed = [ev.load_event(m.body) for m in unpacked(survey.bus.waiting(queue))
                 if m.routing_key.startswith("replay.")
                 and m.type in (ev.RATING_SUBMITTED, "rating.status_changed")]
     newest = {e.data["id"]: (e.id, e.data["status"], e.data["status_version"]) for e in replayed}

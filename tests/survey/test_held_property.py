@@ -14,7 +14,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from devkit.apps import ADMIN, make_settings, seed_directory, start
+from devkit.apps import ADMIN, make_settings, seed_directory, start, unpacked
 from services.survey import domain, integrity, keys
 from services.survey import ratings as ratings_module
 from services.survey.app import create_app
@@ -93,7 +93,7 @@ def stored_states(ids) -> dict[str, tuple]:
 def newest_events(running, ids) -> dict[str, tuple]:
     running.runtime.get("survey.relay").flush()
     newest: dict[str, dict] = {}
-    for message in running.bus.waiting(topology.queue_for("scoring").name):
+    for message in unpacked(running.bus.waiting(topology.queue_for("scoring").name)):
         if message.type not in (ev.RATING_SUBMITTED, "rating.status_changed"):
             continue
         data = ev.load_event(message.body).loaded_data()

@@ -5,10 +5,11 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from devkit.apps import ADMIN, queued_events, rating_body
+from devkit.apps import ADMIN, queued_events, rating_body, unpacked
 from shared import auth_events as auth
 from shared import dashboard_events, review_events, topology
 from shared import events as ev
+from shared.messages import PACK_TYPE
 from tests.conftest import wait_for
 
 SCORES = dict.fromkeys(("discipline", "conduct", "ethics", "dress", "participation"), 4)
@@ -58,6 +59,9 @@ def test_a_replay_publishes_each_record_as_it_was_first_published(survey, client
                                              headers=ADMIN).get_json())["status"] == "done"
                     and j, message="the replay")
     assert done["published"] == len(first) and done["started_at"] == job["started_at"]
+    # packed, by default: every event of this small replay in one message
+    assert job["events_per_message"] == 500
+    assert survey.bus.waiting(scoring_queue)[-1].type == PACK_TYPE
 
     events = queued_events(survey, scoring_queue)
     replayed = by_id(events[len(events) - len(first):])
@@ -97,7 +101,7 @@ def test_a_record_that_no_longer_loads_is_published_for_its_consumer_to_isolate(
     done = wait_for(lambda: (j := client.get(f"/api/v1/replays/{job['id']}",
                                              headers=ADMIN).get_json())["status"] == "done"
                     and j, message="the replay")
-    replayed = survey.bus.waiting(queue)[before:]
+    replayed = unpacked(survey.bus.waiting(queue)[before:])
     assert done["published"] == len(replayed) and done.get("error") is None
     loaded, refused = [], []
     for message in replayed:
@@ -108,3 +112,37 @@ def test_a_record_that_no_longer_loads_is_published_for_its_consumer_to_isolate(
     assert [m.message_id for m in refused] == ["rating-broken"]
     assert sorted(e.data["overall"] for e in loaded if e.type == ev.RATING_SUBMITTED) == \
         [3, 4, 5]
+
+
+def test_a_replay_of_one_event_a_message_sends_each_event_alone(survey, client, token):
+    for overall in (5, 4, 3):
+        assert client.post("/api/v1/ratings", json=rating_body(token, overall=overall)
+                           ).status_code == 201
+    survey.runtime.get("survey.relay").flush()
+    queue = topology.queue_for("scoring").name
+    before = len(survey.bus.waiting(queue))
+    packed = client.post("/api/v1/replays", json={"target": "scoring"}, headers=ADMIN)
+    wait_for(lambda: client.get(f"/api/v1/replays/{packed.get_json()['id']}", headers=ADMIN
+                                ).get_json()["status"] == "done", message="the packed replay")
+    middle = len(survey.bus.waiting(queue))
+    alone = client.post("/api/v1/replays", json={"target": "scoring", "events_per_message": 1},
+                        headers=ADMIN)
+    assert alone.status_code == 202 and alone.get_json()["events_per_message"] == 1
+    done = wait_for(lambda: (j := client.get(f"/api/v1/replays/{alone.get_json()['id']}",
+                                             headers=ADMIN).get_json())["status"] == "done"
+                    and j, message="the replay one event a message")
+    one_by_one = survey.bus.waiting(queue)[middle:]
+    assert PACK_TYPE not in {m.type for m in one_by_one}
+    assert all(m.routing_key == topology.replay_key("scoring", m.type) for m in one_by_one)
+    assert done["published"] == len(one_by_one)
+    # the same events, whichever way they travel (a directory record's gets a new id)
+    assert [(m.type, ev.load_event(m.body).data)
+            for m in unpacked(survey.bus.waiting(queue)[before:middle])] == \
+        [(m.type, ev.load_event(m.body).data) for m in one_by_one]
+
+
+def test_events_per_message_is_bounded(client):
+    for bad in (0, 1001, "many"):
+        r = client.post("/api/v1/replays", json={"target": "scoring", "events_per_message": bad},
+                        headers=ADMIN)
+        assert r.status_code == 422 and "events_per_message" in r.get_json()["errors"]

@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from devkit.apps import ADMIN, make_settings, queued_events, start
+from devkit.apps import ADMIN, make_settings, queued_events, start, unpacked
 from devkit.auth import signed_in
 from services.survey import accounts, domain, keys, response_counts, reviews
 from services.survey.app import create_app
@@ -183,7 +183,7 @@ def replayed(survey, client, target: str, queue: str) -> list:
     job = r.get_json()["id"]
     wait_for(lambda: client.get(f"/api/v1/replays/{job}", headers=ADMIN).get_json()[
         "status"] == "done", message="the replay")
-    return [counts(ev.load_event(m.body)) for m in survey.bus.waiting(queue)
+    return [counts(ev.load_event(m.body)) for m in unpacked(survey.bus.waiting(queue))
             if m.routing_key == topology.replay_key(target, REVIEW_RESPONSE)]
 
 

@@ -8,9 +8,10 @@ from services.survey.documents import ReplayJob
 from shared.db import stored_now
 
 
-def start_job(target: str) -> dict:
+def start_job(target: str, events_per_message: int) -> dict:
     """Record a new running replay to `target`; return it."""
-    job = {"_id": uuid.uuid4().hex, "target": target, "status": "running", "published": 0,
+    job = {"_id": uuid.uuid4().hex, "target": target, "events_per_message": events_per_message,
+           "status": "running", "published": 0,
            "failed_attempts": 0, "started_at": stored_now(), "finished_at": None}
     ReplayJob._get_collection().insert_one(job)
     return job
