@@ -162,12 +162,15 @@ def one_pass(url: str, label: str, ratings: int, batch: int, timeout: float,
         applied, replayed_s, replayed = None, None, {"published": 0}
         while time.perf_counter() - started < timeout:
             peak = max(peak, rss_mib(scoring.proc.pid))
-            status = api.get("/api/v1/scoring/status", headers=ADMIN).json()
             replayed = client.get(f"/api/v1/replays/{job['id']}", headers=ADMIN).get_json()
             if replayed["status"] == "done" and replayed_s is None:
                 replayed_s = time.perf_counter() - started
-            done = (replayed["status"] == "done" and status["inflight"] == 0
-                    and rabbit.queue_depth(url, topology.queue_for("scoring").name) == 0)
+            # scoring's status only once its queue is empty: on mongomock it scans the
+            # buckets (for its pending count), under the store's lock
+            done = (replayed["status"] == "done"
+                    and rabbit.queue_depth(url, topology.queue_for("scoring").name) == 0
+                    and (status := api.get("/api/v1/scoring/status",
+                                           headers=ADMIN).json())["inflight"] == 0)
             if done and applied is None:
                 applied = time.perf_counter() - started
                 api.delete("/api/v1/scoring/hold", headers=ADMIN)

@@ -25,6 +25,8 @@ from pika.adapters.select_connection import SelectConnection
 from shared import metrics, topology
 from shared.loop import STOP, BackgroundLoop, Backoff
 from shared.messages import (
+    EVENTS_HEADER,
+    PACK_TYPE,
     BrokerUnavailable,
     Nacked,
     OutgoingMessage,
@@ -237,6 +239,7 @@ class RabbitPublisher(SinglePublish):
                 type=msg.type,
                 timestamp=int(time.time()),
                 app_id="congso",
+                headers={EVENTS_HEADER: msg.events} if msg.type == PACK_TYPE else None,
             )
             try:
                 channel.basic_publish(topology.EXCHANGE, msg.routing_key, msg.body,

@@ -28,8 +28,10 @@ class ConfigError(ValueError):
 
 # events scoring applies together at most (SCORING_BATCH; its prefetch is twice this)
 SCORING_BATCH = 500
-# events a replay packs in one message, by default: one of scoring's batches
-REPLAY_PACK = SCORING_BATCH
+# events a replay packs in one message, by default: a pack's transport costs about what
+# one event's did, spread over 50; a consumer's prefetch counts messages, so it holds at
+# most 50 × its prefetch events of a replay (scoring: 50,000, about 20 MB)
+REPLAY_PACK = 50
 
 
 @dataclass(frozen=True)

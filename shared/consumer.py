@@ -23,6 +23,7 @@ from shared.loop import STOP, BackgroundLoop, Backoff
 from shared.messages import (
     ACK,
     DEAD_LETTER,
+    EVENTS_HEADER,
     PACK_TYPE,
     BatchHandler,
     Handler,
@@ -149,7 +150,12 @@ class RabbitConsumer:
             self._inflight_gauge.set(self._inflight)
         headers = properties.headers or {}
         count = int(headers.get("x-delivery-count", 0) or 0)
-        weight = self._batch_max if properties.type == PACK_TYPE else 1
+        weight = 1
+        if properties.type == PACK_TYPE:  # as many as it says it carries (only for batching)
+            try:
+                weight = min(self._batch_max, max(1, int(headers.get(EVENTS_HEADER))))
+            except (TypeError, ValueError):
+                weight = self._batch_max
         item = (conn, channel, method.delivery_tag, properties.message_id, count, body,
                 properties.type, weight)
         if self._batch_handler is None:

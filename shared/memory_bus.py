@@ -19,7 +19,6 @@ from shared.loop import BackgroundLoop
 from shared.messages import (
     ACK,
     DEAD_LETTER,
-    PACK_TYPE,
     BatchHandler,
     Handler,
     OutgoingMessage,
@@ -235,9 +234,7 @@ class MemoryConsumer:
         if self._batch_handler is None:
             self._process(delivery, queue, dead)
             return 0
-        batch = [delivery]
-        if delivery.message.type != PACK_TYPE:  # a pack is a batch of its own
-            batch += queue.get_more(self._batch_max - 1, self._batch_wait)
+        batch = [delivery, *queue.get_more(self._batch_max - 1, self._batch_wait)]
         outcomes = handle_deliveries(
             [(d.message.body, d.message.message_id, d.message.type) for d in batch],
             self._handler, self._batch_handler, self._batch_max, queue=self.spec.name,

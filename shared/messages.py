@@ -186,6 +186,8 @@ def make_dispatcher(handlers: dict[str, Callable[..., None]], *,
 # handle its events as they handle deliveries (`handle_deliveries`).
 PACK_TYPE = "congso.pack"
 PACK_CONTENT_TYPE = "application/cloudevents-batch+json"
+# AMQP header of a pack: the events it carries (consumers gather batches by it)
+EVENTS_HEADER = "x-congso-events"
 
 
 class _Pack(msgspec.Struct):

@@ -6,7 +6,7 @@ the ids of the originals; consumers are idempotent, so a replay over a database 
 already has some of them only fills what is missing. Each unit's review response goes to
 the consumers that take it (scoring), counted again first, so it is current.
 
-Events are packed, `events_per_message` to a message (`shared.messages.pack`, 500 by
+Events are packed, `events_per_message` to a message (`shared.messages.pack`, 50 by
 default): RabbitMQ and both clients work per message, and one event a message made the
 transport cost more than the events (a replay of 100,000 ratings to scoring, applied:
 15.9 s one event a message, see docs/BENCHMARKS.md for packed). 1 sends each event alone.

@@ -344,3 +344,13 @@ def test_a_message_typed_as_a_pack_that_is_not_one_is_dead_lettered(bus):
                                 "not-a-pack", PACK_TYPE))
     assert wait_for(lambda: bus.dead_letters(), message="dead letter") == [good.to_bytes()]
     assert recorder.calls == []
+
+
+def test_packs_are_gathered_into_batches_by_the_events_they_carry(bus):
+    batches = BatchRecorder()
+    events = [rating_event(n) for n in range(120)]
+    bus.publisher().publish_many(packed(events, 30))  # waiting before
+    consumer = bus.consume(Recorder(), batch_handler=batches, batch_max=100, batch_wait=0.05)
+    wait_for(lambda: sum(map(len, batches.batches)) == 120, message="every event")
+    assert sorted(map(len, batches.batches)) == [20, 100]  # not a batch a pack
+    wait_for(lambda: consumer.inflight == 0, message="every pack acknowledged")

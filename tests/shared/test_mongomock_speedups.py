@@ -223,3 +223,24 @@ def test_a_streamed_cursor_reads_each_chunk_as_the_documents_stand_then():
     assert rest[chunk]["n"] == "changed" and rest[chunk + 3]["n"] == "replaced"
     assert chunk + 1 not in rest and chunk + 2 not in rest
     assert len(rest) == 2 * chunk - 1 - 2
+
+
+@pytest.mark.parametrize("projection", [
+    None, {}, {"n": 1}, {"n": 0}, {"_id": 0}, {"_id": 0, "n": 1}, {"r.a": 1, "r.c": 1},
+    {"r.a": 0}, {"r": 1, "_id": 0}, {"n": True, "tag": 1}, ["n", "tag"],
+    {"v": {"$slice": 1}}, {"n": 1, "tag": 0}])
+def test_a_find_projects_each_document_as_mongomock_would(projection):
+    mongomock_speedups.install()
+    c = mongomock.MongoClient()["db"]["proj"]
+    c.insert_many([{"_id": i, "n": i, "tag": "t", "v": [1, 2, 3],
+                    "r": {"a": [i, 1], "b": [2], "c": {"d": 1}}} for i in range(5)])
+    own = mongomock.collection.Collection._copy_only_fields
+    try:
+        expected = [own(c, doc, projection, dict) for doc in c._store.documents]
+    except ValueError as exc:  # mixed includes and excludes: refused, with the same words
+        with pytest.raises(ValueError, match=str(exc)):
+            list(c.find({}, projection, sort=[("_id", 1)]))
+        return
+    for cursor in (c.find({}, projection, sort=[("_id", 1)]),  # the find's own projection
+                   c.find({}, projection)):                    # streamed
+        assert list(cursor) == expected
