@@ -173,7 +173,7 @@ class RabbitConsumer:
             self._worker.submit(self._drain_batches)
 
     def _process(self, conn, channel, delivery_tag, message_id, delivery_count, body,
-                 type_, _weight) -> None:
+                 type_: str | None = None, _weight: int = 1) -> None:
         outcome = handle_deliveries([(body, message_id, type_)], self._handler, None, 1,
                                     queue=self.spec.name, healthy=self._healthy,
                                     stopping=self._stopping)[0]
