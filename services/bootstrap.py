@@ -12,6 +12,7 @@ environment (a bad value exits naming the variable), logging, then gunicorn.
 
 from __future__ import annotations
 
+import gc
 import importlib
 import sys
 from collections.abc import Callable
@@ -22,6 +23,14 @@ from shared import logs
 from shared.bus import open_bus
 from shared.config import SERVICES, ConfigError, Settings
 from shared.http import create_base_app
+
+# The cyclic garbage collector's youngest generation: collected every 10,000 allocations
+# of tracked objects, not Python's 700. A batch of events allocates hundreds of thousands
+# (envelopes, rows, copies), so the default collected a few hundred times a batch and took
+# about a seventh of scoring's time applying a replay (in process, 100,000 ratings in
+# packs: 38.4 µs an event, 33.8 with this, 33.0 with no collection at all). Garbage with
+# cycles waits a little longer; the older generations keep their defaults.
+GC_THRESHOLD = (10_000, 10, 10)
 
 TITLES = {"survey": "congso survey", "scoring": "congso scoring", "notify": "congso notify",
           "all": "congso"}
@@ -53,6 +62,7 @@ def main(service: str, *, on_started: Callable[[Flask, Settings], None] | None =
     from services.server import serve
 
     settings = load_settings(service)
+    gc.set_threshold(*GC_THRESHOLD)
     logs.configure(settings.log_level, settings.log_format)
     if settings.admin_token_generated and service != "all":
         print(f"ADMIN_TOKEN (generated for this run; set ADMIN_TOKEN to choose one): "

@@ -252,8 +252,13 @@ def event_from_dict(doc: dict[str, Any]) -> Event:
     )
 
 
-def load_event(body: bytes) -> Event:
-    """Parse and validate a message body; raise PoisonMessage if it is not a valid event."""
+def load_event(body: bytes | dict) -> Event:
+    """Parse and validate a message body (or an envelope parsed already, as a pack's
+    are); raise PoisonMessage if it is not a valid event."""
+    if isinstance(body, dict):
+        return event_from_dict(body)
+    if not isinstance(body, bytes | bytearray):
+        raise PoisonMessage("not a JSON object")
     try:
         doc = json.loads(body)
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:

@@ -7,6 +7,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 import msgspec
 
@@ -64,7 +65,7 @@ class SinglePublish:
 ACK, REQUEUE, DEAD_LETTER = "ack", "requeue", "dead-letter"
 
 
-def handle_delivery(body: bytes, handler: Handler, *, queue: str, message_id: str | None) -> str:
+def handle_delivery(body: bytes | dict, handler: Handler, *, queue: str, message_id: str | None) -> str:
     """Load and handle one delivery; return what to do with it (ACK, REQUEUE, DEAD_LETTER).
 
     A message that does not load, or that the handler declares poison, can never succeed:
@@ -95,7 +96,7 @@ def retry_delay(delivery_count: int, cap: float = 5.0) -> float:
 
 
 def handle_until_settled(
-    body: bytes,
+    body: bytes | dict,
     handler: Handler,
     *,
     queue: str,
@@ -126,7 +127,7 @@ def handle_until_settled(
 BatchHandler = Callable[[list], None]
 
 
-def handle_batch(deliveries: list[tuple[bytes, str | None]], handler: Handler,
+def handle_batch(deliveries: list[tuple[bytes | dict, str | None]], handler: Handler,
                  batch_handler: BatchHandler, *, queue: str,
                  healthy: Callable[[], bool] | None, stopping) -> list[str]:
     """Handle deliveries as one batch; return each one's outcome, in order.
@@ -193,7 +194,7 @@ EVENTS_HEADER = "x-congso-events"
 class _Pack(msgspec.Struct):
     id: str
     type: str
-    data: list[msgspec.Raw]
+    data: list[Any]
 
 
 def pack(bodies: list[bytes], *, source: str, routing_key: str) -> OutgoingMessage:
@@ -207,15 +208,17 @@ def pack(bodies: list[bytes], *, source: str, routing_key: str) -> OutgoingMessa
     return OutgoingMessage(routing_key, body, pack_id, PACK_TYPE, len(bodies))
 
 
-def unpack(body: bytes) -> list[tuple[bytes, str]]:
-    """The events of a pack as (body, name for the log); PoisonMessage if it is not one."""
+def unpack(body: bytes) -> list[tuple[Any, str]]:
+    """The events of a pack, each (its envelope, parsed: what `load_event` takes, a name
+    for the log); PoisonMessage if it is not a pack. The pack is parsed once, events and
+    all (by msgspec: a third of the time each event's own `json.loads` took)."""
     try:
         doc = msgspec.json.decode(body, type=_Pack)
     except (msgspec.DecodeError, msgspec.ValidationError) as exc:
         raise PoisonMessage(f"not a pack of events: {exc}") from None
     if doc.type != PACK_TYPE:
         raise PoisonMessage(f"not a pack of events: type {doc.type!r}")
-    return [(bytes(raw), f"{doc.id}#{i}") for i, raw in enumerate(doc.data)]
+    return [(event, f"{doc.id}#{i}") for i, event in enumerate(doc.data)]
 
 
 def worst(outcomes: list[str]) -> str:
@@ -238,7 +241,7 @@ def handle_deliveries(deliveries: list[tuple[bytes, str | None, str | None]],
     of their outcomes (`worst`). With `batch_handler`, the events go to it in batches of
     up to `batch_max` (`handle_batch`), else one by one to `handler`."""
     outcomes: list[str | None] = [None] * len(deliveries)
-    parts: list[tuple[bytes, str | None]] = []
+    parts: list[tuple[bytes | dict, str | None]] = []
     owners: list[int] = []
     for i, (body, message_id, type_) in enumerate(deliveries):
         if type_ != PACK_TYPE:

@@ -148,8 +148,11 @@ class Progress:
         self.rate = 0.0
 
     def line(self, job: dict, depth: int, inflight: int) -> str:
+        """`depth` and `inflight` count messages; a replay's carry `events_per_message`
+        events each (the last one fewer), so the events they hold are estimated."""
         now = time.monotonic()
-        applied = max(0, job["published"] - depth - inflight)
+        per_message = job.get("events_per_message") or 1
+        applied = max(0, job["published"] - (depth + inflight) * per_message)
         if self.last is not None and now > self.last[0]:
             recent = (applied - self.last[1]) / (now - self.last[0])
             self.rate = recent if not self.rate else 0.5 * self.rate + 0.5 * recent
@@ -157,8 +160,9 @@ class Progress:
         behind = job["published"] - applied
         left = f"{behind / self.rate:.0f} s" if self.rate > 0 else "?"
         more = "" if job["status"] == "done" else " (survey still publishing)"
+        held = "" if per_message == 1 else f" messages of up to {per_message} events"
         return (f"published {job['published']}, applied {applied} ({self.rate:.0f}/s), "
-                f"waiting {depth}, in hand {inflight}, about {left} left{more}")
+                f"waiting {depth}, in hand {inflight}{held}, about {left} left{more}")
 
 
 def _replay(args, settings: Settings, headers: dict, hold: Hold, started: float) -> int:

@@ -18,3 +18,15 @@ def test_progress_says_applied_rate_and_time_left(monkeypatch):
     # 3000 more in 2 s: 1500/s lately, smoothed with the 1000/s before
     assert "applied 5000 (1250/s)" in third and "about 0 s left" in third
     assert "still publishing" not in third
+
+
+def test_progress_counts_the_events_of_packed_messages(monkeypatch):
+    """Queue and consumer count messages; a replay's carry events_per_message events."""
+    clock = iter([100.0, 102.0])
+    monkeypatch.setattr(rebuild.time, "monotonic", lambda: next(clock))
+    progress = rebuild.Progress()
+    job = {"published": 10_000, "status": "running", "events_per_message": 50}
+    first = progress.line(job, depth=150, inflight=20)  # 170 messages: 8,500 events
+    assert "applied 1500 (0/s)" in first and "messages of up to 50 events" in first
+    second = progress.line({**job, "status": "done"}, depth=50, inflight=10)
+    assert "applied 7000 (2750/s)" in second and "about 1 s left" in second  # 3,000 behind

@@ -290,18 +290,23 @@ def test_a_pack_is_handled_as_its_events_and_acknowledged_once_all_are(bus, batc
     assert bus.dead_letters() == []
 
 
-@pytest.mark.parametrize("batch_max", [1, 100])
-def test_a_bad_event_in_a_pack_dead_letters_the_pack_and_the_rest_is_applied(bus, batch_max):
+@pytest.mark.parametrize("batch_max,broken", [(1, "schema"), (100, "schema"), (100, "text"),
+                                              (1, "number")])
+def test_a_bad_event_in_a_pack_dead_letters_the_pack_and_the_rest_is_applied(
+        bus, batch_max, broken):
     """The pack is kept whole in the dead-letter queue, for whoever looks into it; applying
     it again later changes nothing (handlers are idempotent)."""
-    single = Recorder()
-    events = [rating_event(n) for n in range(30)]
-    broken = events[4].to_dict()
-    broken["data"]["overall"] = 9  # its schema refuses it
     import json
 
+    single = Recorder()
+    events = [rating_event(n) for n in range(30)]
     bodies = [e.to_bytes() for e in events]
-    bodies[4] = json.dumps(broken).encode()
+    if broken == "schema":
+        doc = events[4].to_dict()
+        doc["data"]["overall"] = 9  # its schema refuses it
+        bodies[4] = json.dumps(doc).encode()
+    else:  # not an envelope at all (a text holding one, a number)
+        bodies[4] = json.dumps(bodies[4].decode() if broken == "text" else 4).encode()
     message = pack(bodies, source="/test", routing_key=topology.replay_key("scoring", PACK_TYPE))
     batches = BatchRecorder()
     options = {"batch_handler": batches, "batch_max": batch_max} if batch_max > 1 else {}
