@@ -69,7 +69,7 @@ def rating_body(token: str, **fields) -> dict:
 def unpacked(messages: list) -> list:
     """Messages with each pack (a replay's) taken apart into messages of its events, as
     they would be one event a message (routing key `replay.<consumer>.<type>`)."""
-    import json
+    import msgspec
 
     from shared.messages import PACK_TYPE, OutgoingMessage, unpack
 
@@ -78,10 +78,9 @@ def unpacked(messages: list) -> list:
         if m.type != PACK_TYPE:
             out.append(m)
             continue
-        for body, _ in unpack(m.body):
-            doc = json.loads(body)
+        for doc, _ in unpack(m.body):  # each envelope parsed: written again as it came
             out.append(OutgoingMessage(m.routing_key.removesuffix(PACK_TYPE) + doc["type"],
-                                       body, doc["id"], doc["type"]))
+                                       msgspec.json.encode(doc), doc["id"], doc["type"]))
     return out
 
 

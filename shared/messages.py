@@ -65,7 +65,8 @@ class SinglePublish:
 ACK, REQUEUE, DEAD_LETTER = "ack", "requeue", "dead-letter"
 
 
-def handle_delivery(body: bytes | dict, handler: Handler, *, queue: str, message_id: str | None) -> str:
+def handle_delivery(body: bytes | dict, handler: Handler, *, queue: str,
+                    message_id: str | None) -> str:
     """Load and handle one delivery; return what to do with it (ACK, REQUEUE, DEAD_LETTER).
 
     A message that does not load, or that the handler declares poison, can never succeed:

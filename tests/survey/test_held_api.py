@@ -72,7 +72,8 @@ def suspect(client, unit: str = "U1", headers=ADMIN, **query):
 
 def events(survey) -> list[ev.Event]:
     survey.runtime.get("survey.relay").flush()
-    return [ev.load_event(m.body) for m in unpacked(survey.bus.waiting(topology.queue_for("scoring").name))
+    queued = unpacked(survey.bus.waiting(topology.queue_for("scoring").name))
+    return [ev.load_event(m.body) for m in queued
             if m.type in (ev.RATING_SUBMITTED, "rating.status_changed")]
 
 
