@@ -60,7 +60,7 @@ class RabbitConsumer:
         self._batch_max = max(1, batch_max)
         self._batch_wait = min(max(0.0, batch_wait), 0.05)
         self._pending: deque = deque()
-        self._pending_events = 0  # a pack counts as a whole batch
+        self._pending_events = 0  # events pending (a pack: those it carries, a batch at most)
         self._draining = False
         self._healthy = healthy
         self.spec = spec
