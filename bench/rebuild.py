@@ -7,7 +7,7 @@ As `python -m services.scoring rebuild` does, the bench holds scoring's score pu
 asks survey to replay everything to scoring (POST /api/v1/replays), and times two steps:
 every event applied (queue empty), then the hold ended and every score derived once; one
 unit's count checks the result. Four passes in the same run:
-- `batched`: n ratings as a rebuild runs now: survey packs 500 events to a message
+- `batched`: n ratings as a rebuild runs now: survey packs 50 events to a message
   (REPLAY_PACK), scoring applies them in batches of 500 (SCORING_BATCH);
 - `per_event`: the same n one event a message, applied one at a time (SCORING_BATCH=1):
   the reference, the path before batches;

@@ -28,10 +28,12 @@ class ConfigError(ValueError):
 
 # events scoring applies together at most (SCORING_BATCH; its prefetch is twice this)
 SCORING_BATCH = 500
-# events a replay packs in one message, by default: a pack's transport costs about what
-# one event's did, spread over 50; a consumer's prefetch counts messages, so it holds at
-# most 50 × its prefetch events of a replay (scoring: 50,000, about 20 MB)
+# events a replay packs in one message, by default and at most: a pack's transport costs
+# about what one event's did, spread over its events; a consumer's prefetch counts
+# messages, so it holds up to prefetch × this many events of a replay (scoring, prefetch
+# 1,000: 50,000 events, about 20 MB; 100,000 at most)
 REPLAY_PACK = 50
+MAX_PACK = 100
 
 
 @dataclass(frozen=True)

@@ -74,11 +74,20 @@ class _Queue:
             return self.items.popleft()
 
     def get_more(self, most: int, wait: float) -> list[_Delivery]:
-        """Up to `most` more deliveries, waiting at most `wait` seconds for them."""
+        """More deliveries carrying up to `most` events (a pack carries many, at most
+        `most` counted: as RabbitConsumer gathers a batch), waiting at most `wait` seconds
+        for them."""
+
+        def events() -> int:
+            return sum(min(most, d.message.events) for d in self.items)
+
         with self.cond:
-            if len(self.items) < most and wait:
-                self.cond.wait_for(lambda: len(self.items) >= most, timeout=wait)
-            taken = [self.items.popleft() for _ in range(min(most, len(self.items)))]
+            if events() < most and wait:
+                self.cond.wait_for(lambda: events() >= most, timeout=wait)
+            taken, count = [], 0
+            while self.items and count < most:
+                taken.append(self.items.popleft())
+                count += min(most, taken[-1].message.events)
             self.unacked += len(taken)
             return taken
 
@@ -234,7 +243,10 @@ class MemoryConsumer:
         if self._batch_handler is None:
             self._process(delivery, queue, dead)
             return 0
-        batch = [delivery, *queue.get_more(self._batch_max - 1, self._batch_wait)]
+        first = min(self._batch_max, delivery.message.events)
+        batch = [delivery]
+        if first < self._batch_max:
+            batch += queue.get_more(self._batch_max - first, self._batch_wait)
         outcomes = handle_deliveries(
             [(d.message.body, d.message.message_id, d.message.type) for d in batch],
             self._handler, self._batch_handler, self._batch_max, queue=self.spec.name,

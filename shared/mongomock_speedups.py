@@ -35,6 +35,7 @@ from bson import SON, ObjectId
 
 _SCALARS = (str, int, ObjectId, uuid.UUID, datetime.datetime)
 _patched = False
+ORIGINALS: dict = {}  # mongomock's own functions that are replaced (tests compare)
 # One re-entrant lock for every mongomock store in the process: its operations are pure
 # Python under the GIL, so a finer lock would buy no parallelism.
 LOCK = threading.RLock()
@@ -107,6 +108,7 @@ def install() -> None:
         return (doc for doc in found if filter_applies(filter, doc))
 
     mc.Collection._iter_documents = _iter_documents
+    ORIGINALS["get_dataset"] = mc.Collection._get_dataset
     mc.Collection._get_dataset = _get_dataset
     mc.version = _Versions(mc.version)
     mc.Cursor.__next__ = mc.Cursor.next = _cursor_next
@@ -198,8 +200,11 @@ def _cursor_next(self):
     if self._limit and self._emitted >= abs(self._limit):
         raise StopIteration
     index = self._skip + self._emitted
-    if self._sort or (self._results is not None
-                      and self._factory_last_generated_results is self._factory):
+    stream = self.__dict__.get("_congso_stream")
+    if stream is not None and stream.factory is self._factory:
+        results = _streamed(self, index)  # a stream begun serves the cursor to its end
+    elif self._sort or (self._results is not None
+                        and self._factory_last_generated_results is self._factory):
         results = self._compute_results()  # every result, computed once (under the lock)
     else:
         results = _streamed(self, index)
@@ -277,33 +282,55 @@ def _projector(collection, fields, container):
 STREAM_CHUNK = 1000
 
 
+class _Stream:
+    """An unsorted cursor's results as they are read: the keys of the documents that
+    matched when it began, how many of them are read, the results so far."""
+
+    def __init__(self, factory, keys: list):
+        self.factory = factory
+        self.keys = keys
+        self.read = 0
+        self.rows: list = []
+
+
 def _streamed(cursor, index: int) -> list:
     """An unsorted cursor's results up to `index` at least, copied a chunk at a time (as a
     MongoDB cursor returns batches): mongomock copies every result before it returns the
-    first, which made a replay of 100,000 ratings wait 1.5 s for its first event. The
-    matching documents are found when the cursor starts; each is read as it stands when
-    its chunk is (changed, replaced, or skipped if removed or no longer matching), as a
-    MongoDB cursor reads each batch when it gets there."""
+    first, which made a replay of 100,000 ratings wait 1.5 s for its first event.
+
+    Where this differs from mongomock, it does as MongoDB does: the documents that match
+    are found when the cursor begins, and each is read as it stands when its chunk is
+    (changed, replaced, or skipped if removed or no longer matching), where mongomock
+    copies them all at the first read; and a cursor that found nothing stays empty, where
+    mongomock looks again at every read. Once begun, a stream serves the cursor to its end
+    (whatever else reads the cursor meanwhile, as `alive` or `distinct` do)."""
+    from mongomock import helpers
     from mongomock.filtering import filter_applies
 
     stream = cursor.__dict__.get("_congso_stream")
-    if stream is None or stream[0] is not cursor._factory:  # new, or sorted/changed since
+    if stream is None or stream.factory is not cursor._factory:  # new, or changed since
         with LOCK:
-            found = [doc["_id"] for doc in cursor.collection._iter_documents(cursor._spec)]
-        stream = cursor._congso_stream = (cursor._factory, found, [])
-    _, found, rows = stream
+            keys = [_store_key(doc["_id"])
+                    for doc in cursor.collection._iter_documents(cursor._spec)]
+        stream = cursor._congso_stream = _Stream(cursor._factory, keys)
     collection = cursor.collection
-    while index >= len(rows) and found:
+    while index >= len(stream.rows) and stream.read < len(stream.keys):
+        chunk = stream.keys[stream.read:stream.read + STREAM_CHUNK]
+        stream.read += len(chunk)
         with LOCK:
-            chunk, found[:STREAM_CHUNK] = found[:STREAM_CHUNK], []
             stored = collection._store._documents
             current = [stored.get(key) for key in chunk]
             project = _projector(collection, cursor._projection, dict)
             copied = [project(doc) for doc in current
                       if doc is not None and filter_applies(cursor._spec, doc)]
             if collection.codec_options.tz_aware:
-                from mongomock import helpers
-
                 copied = [helpers.make_datetime_timezone_aware_in_document(x) for x in copied]
-        rows.extend(copied)
-    return rows
+        stream.rows.extend(copied)
+    return stream.rows
+
+
+def _store_key(value):
+    """A document's key in mongomock's store (a document `_id` is kept as a `hashdict`)."""
+    from mongomock import helpers
+
+    return helpers.hashdict(value) if isinstance(value, dict) else value

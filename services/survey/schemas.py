@@ -6,7 +6,7 @@ from marshmallow import Schema, ValidationError, fields, post_load, validate, va
 
 from services.survey.domain import local_path
 from services.survey.holds_schemas import integrity_fields, integrity_out
-from shared.config import REPLAY_PACK
+from shared.config import MAX_PACK, REPLAY_PACK
 from shared.schemas import (
     CRITERIA,
     FACTORS,
@@ -252,9 +252,10 @@ class UnitFilter(Strict):
 class ReplayIn(Strict):
     target = fields.String(required=True, validate=validate.OneOf(["scoring", "notify"]))
     events_per_message = fields.Integer(
-        load_default=REPLAY_PACK, validate=validate.Range(1, 1000),
+        load_default=REPLAY_PACK, validate=validate.Range(1, MAX_PACK),
         metadata={"description": "events packed in one message (a CloudEvents envelope of "
-                                 "type `congso.pack`); 1: each event a message of its own"})
+                                 "type `congso.pack`); 1: each event a message of its own. "
+                                 "A consumer holds up to its prefetch × this many events"})
 
 
 class ReplayOut(Schema):

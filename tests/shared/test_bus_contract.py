@@ -352,10 +352,39 @@ def test_a_message_typed_as_a_pack_that_is_not_one_is_dead_lettered(bus):
 
 
 def test_packs_are_gathered_into_batches_by_the_events_they_carry(bus):
+    """Eight packs of 30, batches of 100: four packs (120 events) a time, handed over as
+    100 and 20; gathered by messages, all eight would come at once (100, 100, 40)."""
     batches = BatchRecorder()
-    events = [rating_event(n) for n in range(120)]
+    events = [rating_event(n) for n in range(240)]
     bus.publisher().publish_many(packed(events, 30))  # waiting before
     consumer = bus.consume(Recorder(), batch_handler=batches, batch_max=100, batch_wait=0.05)
-    wait_for(lambda: sum(map(len, batches.batches)) == 120, message="every event")
-    assert sorted(map(len, batches.batches)) == [20, 100]  # not a batch a pack
+    wait_for(lambda: sum(map(len, batches.batches)) == 240, message="every event")
+    assert list(map(len, batches.batches)) == [100, 20, 100, 20]
     wait_for(lambda: consumer.inflight == 0, message="every pack acknowledged")
+
+
+@pytest.mark.parametrize("count", [None, "many", 10_000])
+def test_a_pack_whose_count_is_missing_or_too_large_is_a_batch_of_its_own(
+        fresh_rabbit_url, count):
+    """The header only gathers batches: a pack without a count (or a wrong one) is taken
+    as a whole batch, and every event in it is still applied."""
+    import pika
+
+    batches = BatchRecorder()
+    bus = BusUnderTest(RabbitBus(fresh_rabbit_url, name=f"test-{uuid.uuid4().hex[:8]}"),
+                       fresh_rabbit_url)
+    bus.bus.declare()
+    try:
+        consumer = bus.consume(Recorder(), batch_handler=batches, batch_max=100,
+                               batch_wait=0.05)
+        with rabbit.channel(fresh_rabbit_url) as channel:
+            for m in packed([rating_event(n) for n in range(60)], 30):
+                channel.basic_publish(topology.EXCHANGE, m.routing_key, m.body,
+                                      pika.BasicProperties(type=PACK_TYPE, headers=None
+                                                           if count is None else
+                                                           {"x-congso-events": count}))
+        wait_for(lambda: sum(map(len, batches.batches)) == 60, message="every event")
+        assert list(map(len, batches.batches)) == [30, 30]
+        wait_for(lambda: consumer.inflight == 0, message="both packs acknowledged")
+    finally:
+        bus.close()

@@ -165,24 +165,46 @@ def test_rows_of_scalars_are_read_and_stored_as_mongomock_would():
                                                       "r": {"k1": [5, 4, None, "counted", 0]}}
 
 
-def _as_mongomock_computes(cursor) -> list:
-    """What mongomock's own cursor gives: every result computed, then read in order."""
-    return list(cursor._compute_results(with_limit_and_skip=True))
+def _as_mongomock_reads(coll, query, projection, skip, limit) -> list:
+    """What mongomock's own find gives (its `_get_dataset`, not this module's), sliced as
+    its cursor slices it."""
+    every = list(mongomock_speedups.ORIGINALS["get_dataset"](coll, query, None, projection,
+                                                            dict))
+    return every[skip:][:abs(limit)] if limit else every[skip:]
 
 
 @pytest.mark.parametrize("query,projection,skip,limit", [
     ({}, None, 0, 0), ({"tag": "odd"}, {"n": 1}, 0, 0), ({}, {"tag": 0}, 5, 10),
-    ({"n": {"$gte": 10}}, None, 45, 0), ({}, None, 3, -4), ({"_id": {"$in": ["k1", "k9"]}},
-                                                            {"_id": 0}, 0, 0)])
+    ({"n": {"$gte": 10}}, None, 45, 0), ({}, None, 3, -4), ({"n": {"$lt": 30}}, {"_id": 0},
+                                                            6, 13),
+    ({"_id": {"$in": ["k1", "k9"]}}, {"_id": 0}, 0, 0), ({}, None, 60, 0)])
 def test_an_unsorted_cursor_streams_the_same_documents_in_the_same_order(
-        coll, query, projection, skip, limit):
+        coll, monkeypatch, query, projection, skip, limit):
+    monkeypatch.setattr(mongomock_speedups, "STREAM_CHUNK", 7)  # chunks within 51 documents
     streamed = list(coll.find(query, projection, skip=skip, limit=limit))
-    assert streamed == _as_mongomock_computes(coll.find(query, projection, skip=skip,
-                                                        limit=limit))
+    assert streamed == _as_mongomock_reads(coll, query, projection, skip, limit)
     cursor = coll.find(query, projection, skip=skip, limit=limit)
     head = [d for _, d in zip(range(1), cursor, strict=False)]
     cursor.rewind()  # read again from the start, after one chunk was read
     assert head == streamed[:1] and list(cursor) == streamed
+
+
+def test_a_stream_begun_serves_its_cursor_to_the_end(coll, monkeypatch):
+    """`alive` and `distinct` compute every result of the cursor again; the documents
+    still to come are the stream's, not a new snapshot's (one was lost between the two)."""
+    monkeypatch.setattr(mongomock_speedups, "STREAM_CHUNK", 7)
+    cursor = coll.find({"tag": {"$exists": True}})
+    assert [next(cursor)["n"], next(cursor)["n"]] == [0, 1]
+    coll.delete_one({"_id": "k0"})
+    assert cursor.alive and cursor.distinct("tag") == ["even", "odd"]
+    assert [d["n"] for d in cursor] == list(range(2, 50))
+
+
+def test_a_document_id_that_is_a_document_is_streamed(monkeypatch):
+    mongomock_speedups.install()
+    c = mongomock.MongoClient()["db"]["ids"]
+    c.insert_many([{"_id": {"a": i}, "n": i} for i in range(3)])
+    assert [d["_id"] for d in c.find({})] == [{"a": 0}, {"a": 1}, {"a": 2}]
 
 
 def test_an_unsorted_cursor_gives_its_first_document_before_copying_the_rest(monkeypatch):
