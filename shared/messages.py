@@ -1,4 +1,5 @@
-"""What both buses (RabbitMQ and in-process) share: messages, outcomes, errors, retry delay."""
+"""What both buses (RabbitMQ and in-process) share: messages, outcomes, errors, retry delay,
+and packs (a replay's many events in one message)."""
 
 from __future__ import annotations
 
