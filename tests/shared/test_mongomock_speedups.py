@@ -196,7 +196,7 @@ def test_a_stream_begun_serves_its_cursor_to_the_end(coll, monkeypatch):
     cursor = coll.find({"tag": {"$exists": True}})
     assert [next(cursor)["n"], next(cursor)["n"]] == [0, 1]
     coll.delete_one({"_id": "k0"})
-    assert cursor.alive and cursor.distinct("tag") == ["even", "odd"]
+    assert cursor.alive and sorted(cursor.distinct("tag")) == ["even", "odd"]
     assert [d["n"] for d in cursor] == list(range(2, 50))
 
 
