@@ -97,7 +97,12 @@ def install() -> None:
     def _iter_documents(self, filter):
         ids = _candidate_ids(filter)
         if ids is None:
-            return original(self, filter)
+            matches = _compiled_filter(filter)
+            if matches is None:
+                return original(self, filter)
+            if self._store.is_empty:  # as mongomock: the filter is checked all the same
+                filter_applies(filter, {})
+            return (doc for doc in list(self._store.documents) if matches(doc))
         store = self._store
         found = []
         for key in ids:
@@ -277,6 +282,120 @@ def _projector(collection, fields, container):
         return doc_copy
 
     return project
+
+
+# --- filters tested in Python ----------------------------------------------------------
+# mongomock tests a filter against every document of a collection for any query that is
+# not by `_id`, through its general machinery (about 8 µs a document for the dashboards'
+# latest comments: 40 ms of a month page's 95). A filter of plain top-level fields, each
+# compared with a string, a number or a datetime, is compiled into a Python test once per
+# query; a document the test is not certain of (an array, a sub-document, another type,
+# a missing field where missing matters) is tested by mongomock's own `filter_applies`.
+
+_MISSING = object()
+
+
+class _Unsure(Exception):
+    """The compiled test cannot tell: mongomock's own decides."""
+
+
+def _family(value) -> str | None:
+    """The comparison family of a plain value (MongoDB compares within a type bracket); a
+    NaN, which MongoDB orders apart, is none."""
+    kind = type(value)
+    if kind is str:
+        return "str"
+    if kind is int or (kind is float and value == value):
+        return "num"
+    if kind is datetime.datetime:
+        return "date"
+    return None
+
+
+def _operand_check(op: str, operand):
+    """A test of one field's value for `{op: operand}`: True or False when certain, raises
+    _Unsure otherwise; None if the operator or operand is not one compiled."""
+    if op in ("$eq", "$ne"):
+        family = _family(operand)
+        if family is None:
+            return None
+        negate = op == "$ne"
+
+        def eq(value):
+            if value is _MISSING or value is None:
+                return negate
+            if _family(value) is None:
+                raise _Unsure
+            return (_family(value) == family and value == operand) != negate
+
+        return eq
+    if op in ("$in", "$nin"):
+        if not isinstance(operand, list | tuple) or \
+                any(_family(v) is None for v in operand):
+            return None
+        choices = frozenset(operand)
+        inside = op == "$in"
+
+        def member(value):
+            if value is _MISSING or value is None:
+                return not inside
+            family = _family(value)
+            if family is None:
+                raise _Unsure
+            # plain values of different families are never equal in Python either
+            return (value in choices) == inside
+
+        return member
+    if op in ("$gt", "$gte", "$lt", "$lte"):
+        family = _family(operand)
+        if family is None:
+            return None
+        compare = {"$gt": lambda a: a > operand, "$gte": lambda a: a >= operand,
+                   "$lt": lambda a: a < operand, "$lte": lambda a: a <= operand}[op]
+
+        def ordered(value):
+            if value is _MISSING or value is None or _family(value) != family:
+                raise _Unsure  # MongoDB's type brackets: mongomock's own rules decide
+            try:
+                return compare(value)
+            except TypeError:  # a datetime with a zone against one without
+                raise _Unsure from None
+
+        return ordered
+    if op == "$exists" and type(operand) is bool:
+        return lambda value: (value is not _MISSING) == operand
+    return None
+
+
+def _compiled_filter(filter):
+    """A Python test of documents against `filter`, or None if it is not one compiled."""
+    if not isinstance(filter, dict) or not filter:
+        return None
+    checks = []
+    for field, condition in filter.items():
+        if not isinstance(field, str) or field.startswith("$") or "." in field:
+            return None
+        if isinstance(condition, dict):
+            if not condition or not all(isinstance(k, str) and k.startswith("$")
+                                        for k in condition):
+                return None  # a sub-document compared whole
+            operators = condition.items()
+        else:
+            operators = (("$eq", condition),)
+        for op, operand in operators:
+            check = _operand_check(op, operand)
+            if check is None:
+                return None
+            checks.append((field, check))
+    from mongomock.filtering import filter_applies
+
+    def matches(doc) -> bool:
+        try:
+            return all(check(doc.get(field, _MISSING)) for field, check in checks)
+        except _Unsure:
+            return filter_applies(filter, doc)
+
+    return matches
 
 
 STREAM_CHUNK = 1000

@@ -1,8 +1,12 @@
 """The `_id` fast path gives the same answers as mongomock's full scan."""
 
+from datetime import datetime
+
 import mongomock
 import pytest
 from bson import ObjectId
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from shared import mongomock_speedups
 
@@ -266,3 +270,54 @@ def test_a_find_projects_each_document_as_mongomock_would(projection):
     for cursor in (c.find({}, projection, sort=[("_id", 1)]),  # the find's own projection
                    c.find({}, projection)):                    # streamed
         assert list(cursor) == expected
+
+
+_VALUES = st.one_of(
+    st.sampled_from(["a", "b", "", "B", None, True, False, 0, 1, -1, 1.0, 2.5, float("nan"),
+                     datetime(2026, 1, 1), datetime(2026, 6, 1, 12), [1, "a"], ["a"], [],
+                     {"x": 1}, ObjectId("5f0000000000000000000000")]),
+    st.integers(-3, 3), st.text(alphabet="ab", max_size=2))
+_PLAIN = st.one_of(st.sampled_from(["a", "b", "", 0, 1, 1.0, 2.5, datetime(2026, 1, 1),
+                                    datetime(2026, 6, 1, 12), float("nan"), None, True]),
+                   st.integers(-3, 3))
+_CONDITIONS = st.one_of(
+    _PLAIN,
+    st.dictionaries(st.sampled_from(["$eq", "$ne", "$gt", "$gte", "$lt", "$lte"]), _PLAIN,
+                    min_size=1, max_size=2),
+    st.dictionaries(st.sampled_from(["$in", "$nin"]), st.lists(_PLAIN, max_size=4),
+                    min_size=1, max_size=1),
+    st.dictionaries(st.just("$exists"), st.booleans(), min_size=1, max_size=1))
+
+
+@settings(max_examples=400, deadline=None)
+@given(doc=st.dictionaries(st.sampled_from(["f", "g", "h"]), _VALUES, max_size=3),
+       query=st.dictionaries(st.sampled_from(["f", "g"]), _CONDITIONS, min_size=1, max_size=2))
+def test_a_compiled_filter_answers_as_mongomock_does(doc, query):
+    from mongomock.filtering import filter_applies
+
+    matches = mongomock_speedups._compiled_filter(query)
+    if matches is not None:
+        assert matches(doc) == filter_applies(query, doc)
+
+
+def test_the_usual_queries_are_compiled_and_the_rest_are_not():
+    compiled = mongomock_speedups._compiled_filter
+    at = datetime(2026, 1, 1)
+    assert compiled({"at": {"$gte": at, "$lt": at}, "status": {"$nin": ["held"]},
+                     "unit": {"$in": ["U1", "U2"]}}) is not None
+    assert compiled({"kind": "o", "dirty_since": {"$exists": True}}) is not None
+    for query in ({}, {"$or": [{"a": 1}]}, {"a.b": 1}, {"a": {"b": 1}}, {"a": [1]},
+                  {"a": {"$regex": "x"}}, {"a": {"$in": [[1]]}}, {"a": True},
+                  {"a": {"$exists": 1}}, {"a": float("nan")}):
+        assert compiled(query) is None, query
+
+
+def test_a_scan_gives_what_mongomock_gives(coll):
+    coll.insert_many([{"_id": f"x{i}", "n": i % 7, "tag": ["odd", "even"] if i % 5 else None}
+                      for i in range(40)])
+    for query in ({"n": {"$gte": 3}}, {"tag": "odd"}, {"tag": {"$in": ["even"]}},
+                  {"tag": {"$exists": False}}, {"n": {"$nin": [1, 2]}, "tag": {"$ne": "odd"}}):
+        fast = [d["_id"] for d in coll.find(query)]
+        every = mongomock_speedups.ORIGINALS["get_dataset"](coll, {"$and": [query]}, None,
+                                                            None, dict)
+        assert fast == [d["_id"] for d in every], query
