@@ -373,7 +373,8 @@ def _compiled_filter(filter):
         return None
     checks = []
     for field, condition in filter.items():
-        if not isinstance(field, str) or field.startswith("$") or "." in field:
+        # "" names the whole document in mongomock's filters, not a field
+        if not isinstance(field, str) or not field or field.startswith("$") or "." in field:
             return None
         if isinstance(condition, dict):
             if not condition or not all(isinstance(k, str) and k.startswith("$")

@@ -290,8 +290,9 @@ _CONDITIONS = st.one_of(
 
 
 @settings(max_examples=400, deadline=None)
-@given(doc=st.dictionaries(st.sampled_from(["f", "g", "h"]), _VALUES, max_size=3),
-       query=st.dictionaries(st.sampled_from(["f", "g"]), _CONDITIONS, min_size=1, max_size=2))
+@given(doc=st.dictionaries(st.sampled_from(["f", "g", "h", ""]), _VALUES, max_size=3),
+       query=st.dictionaries(st.sampled_from(["f", "g", ""]), _CONDITIONS, min_size=1,
+                             max_size=2))
 def test_a_compiled_filter_answers_as_mongomock_does(doc, query):
     from mongomock.filtering import filter_applies
 
@@ -306,7 +307,7 @@ def test_the_usual_queries_are_compiled_and_the_rest_are_not():
     assert compiled({"at": {"$gte": at, "$lt": at}, "status": {"$nin": ["held"]},
                      "unit": {"$in": ["U1", "U2"]}}) is not None
     assert compiled({"kind": "o", "dirty_since": {"$exists": True}}) is not None
-    for query in ({}, {"$or": [{"a": 1}]}, {"a.b": 1}, {"a": {"b": 1}}, {"a": [1]},
+    for query in ({}, {"$or": [{"a": 1}]}, {"a.b": 1}, {"a": {"b": 1}}, {"a": [1]}, {"": 1},
                   {"a": {"$regex": "x"}}, {"a": {"$in": [[1]]}}, {"a": True},
                   {"a": {"$exists": 1}}, {"a": float("nan")}):
         assert compiled(query) is None, query
