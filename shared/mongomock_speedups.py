@@ -110,6 +110,8 @@ def install() -> None:
                 found.append(store[key])
             except KeyError:
                 continue
+        if not found:  # as mongomock, a filter no document is tested against is checked
+            filter_applies(filter, {})
         return (doc for doc in found if filter_applies(filter, doc))
 
     mc.Collection._iter_documents = _iter_documents

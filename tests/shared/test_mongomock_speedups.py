@@ -322,3 +322,10 @@ def test_a_scan_gives_what_mongomock_gives(coll):
         every = mongomock_speedups.ORIGINALS["get_dataset"](coll, {"$and": [query]}, None,
                                                             None, dict)
         assert fast == [d["_id"] for d in every], query
+
+
+def test_a_bad_operator_is_refused_even_when_no_document_has_the_key(coll):
+    from mongomock import OperationFailure
+
+    with pytest.raises(OperationFailure):
+        list(coll.find({"n": {"$foo": 1}, "_id": "nobody"}))
