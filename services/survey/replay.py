@@ -9,7 +9,7 @@ the consumers that take it (scoring), counted again first, so it is current.
 Events are packed, `events_per_message` to a message (`shared.messages.pack`, 50 by
 default, 100 at most): RabbitMQ and both clients work per message, and one event a
 message made the transport cost more than the events (100,000 ratings replayed to
-scoring and applied in batches: 9.6 s one event a message, 4.6 s in packs; see
+scoring and applied in batches: 9.7 s one event a message, 5.0 s in packs; see
 docs/BENCHMARKS.md). 1 sends each event alone.
 """
 
