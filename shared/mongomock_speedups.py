@@ -11,7 +11,9 @@ gives its first documents without copying every other first (`_streamed`). Copie
 copied by a copy made for them (`_document_copy`), not the general `copy.deepcopy`.
 Projections: each combined once, not once per document returned (`_memo_projection`),
 and read once per find, not once per document (`_projector`). Version numbers: parsed
-once (`_Versions`), not on every field an update sets.
+once (`_Versions`), not on every field an update sets. Scans: a filter of plain
+top-level fields is tested in Python, compiled once per query (`_compiled_filter`),
+mongomock's own test deciding what it is not sure of.
 Lists of scalars (a bucket's rows) copied and converted in one step (`_rows_whole`).
 
 Keys: mongomock (the embedded store behind `mongomock://`) evaluates every query against every
