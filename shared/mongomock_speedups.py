@@ -408,11 +408,13 @@ STREAM_CHUNK = 1000
 
 class _Stream:
     """An unsorted cursor's results as they are read: the keys of the documents that
-    matched when it began, how many of them are read, the results so far."""
+    matched when it began, the test a document still matches by, how many keys are read,
+    the results so far."""
 
-    def __init__(self, factory, keys: list):
+    def __init__(self, factory, keys: list, matches):
         self.factory = factory
         self.keys = keys
+        self.matches = matches
         self.read = 0
         self.rows: list = []
 
@@ -428,15 +430,21 @@ def _streamed(cursor, index: int) -> list:
     copies them all at the first read; and a cursor that found nothing stays empty, where
     mongomock looks again at every read. Once begun, a stream serves the cursor to its end
     (whatever else reads the cursor meanwhile, as `alive` or `distinct` do)."""
+    stream = cursor.__dict__.get("_congso_stream")
+    if stream is not None and stream.factory is cursor._factory \
+            and index < len(stream.rows):
+        return stream.rows  # read already: the common case, one call per document
     from mongomock import helpers
     from mongomock.filtering import filter_applies
 
-    stream = cursor.__dict__.get("_congso_stream")
     if stream is None or stream.factory is not cursor._factory:  # new, or changed since
+        spec = cursor._spec
         with LOCK:
-            keys = [_store_key(doc["_id"])
-                    for doc in cursor.collection._iter_documents(cursor._spec)]
-        stream = cursor._congso_stream = _Stream(cursor._factory, keys)
+            keys = [helpers.hashdict(key) if isinstance(key, dict) else key  # as stored
+                    for key in (doc["_id"] for doc in
+                                cursor.collection._iter_documents(spec))]
+        matches = _compiled_filter(spec) or (lambda doc: filter_applies(spec, doc))
+        stream = cursor._congso_stream = _Stream(cursor._factory, keys, matches)
     collection = cursor.collection
     while index >= len(stream.rows) and stream.read < len(stream.keys):
         chunk = stream.keys[stream.read:stream.read + STREAM_CHUNK]
@@ -446,15 +454,9 @@ def _streamed(cursor, index: int) -> list:
             current = [stored.get(key) for key in chunk]
             project = _projector(collection, cursor._projection, dict)
             copied = [project(doc) for doc in current
-                      if doc is not None and filter_applies(cursor._spec, doc)]
+                      if doc is not None and stream.matches(doc)]
             if collection.codec_options.tz_aware:
                 copied = [helpers.make_datetime_timezone_aware_in_document(x) for x in copied]
         stream.rows.extend(copied)
     return stream.rows
 
-
-def _store_key(value):
-    """A document's key in mongomock's store (a document `_id` is kept as a `hashdict`)."""
-    from mongomock import helpers
-
-    return helpers.hashdict(value) if isinstance(value, dict) else value
